@@ -1,0 +1,55 @@
+from flask_babel import lazy_gettext as _l
+from wtforms import EmailField, SelectField, StringField
+
+from app.forms import (
+    LecternForm,
+    currency_choices,
+    email_address,
+    length,
+    locale_choices,
+    required,
+    timezone_choices,
+)
+
+ROLE_LABELS = {
+    "admin": _l("Administrator"),
+    "host": _l("Host"),
+    "member": _l("Member"),
+}
+
+
+def _department_choices(organization):
+    return [("", _l("No department"))] + [(str(d.id), d.name) for d in organization.departments]
+
+
+class MemberForm(LecternForm):
+    """Role and department of a member: used to add one and to change one."""
+
+    role = SelectField(_l("Role"), choices=list(ROLE_LABELS.items()))
+    department = SelectField(_l("Department"))
+
+    def __init__(self, organization, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.department.choices = _department_choices(organization)
+
+
+class AddMemberForm(MemberForm):
+    name = StringField(_l("Name"), [required(), length(200)])
+    email = EmailField(_l("Email address"), [required(), email_address(), length(254)])
+
+
+class DepartmentForm(LecternForm):
+    name = StringField(_l("Department name"), [required(), length(120)])
+
+
+class OrganizationForm(LecternForm):
+    name = StringField(_l("Organisation name"), [required(), length(200)])
+    locale = SelectField(_l("Default language"))
+    timezone = SelectField(_l("Time zone"))
+    currency = SelectField(_l("Currency"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.locale.choices = locale_choices()
+        self.timezone.choices = timezone_choices()
+        self.currency.choices = currency_choices()

@@ -1,0 +1,45 @@
+"""Command-line tasks: `flask mail send`, `flask demo load`."""
+
+import time
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from app.services import demo, mail
+
+mail_cli = AppGroup("mail", help="Deliver queued mail.")
+demo_cli = AppGroup("demo", help="Demo data for a portal to look at.")
+
+
+@mail_cli.command("send")
+@click.option("--loop", is_flag=True, help="Keep running, checking for mail every few seconds.")
+@click.option("--interval", default=5.0, show_default=True, help="Seconds between checks with --loop.")
+def send_mail(loop, interval):
+    """Deliver queued mail that is due (failed attempts are retried with backoff)."""
+    while True:
+        sent = mail.deliver_with_config(current_app.config, limit=500)
+        click.echo(f"sent {sent} message(s)")
+        if not loop:
+            return
+        time.sleep(interval)
+
+
+@demo_cli.command("load")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has users.")
+def load_demo(if_empty):
+    """Create a demo organisation, its people and a few upcoming sessions."""
+    if demo.has_users():
+        if if_empty:
+            click.echo("The database already has data; demo data not loaded.")
+            return
+        raise click.ClickException("The database already has users; demo data is for an empty one.")
+    logins = demo.load()
+    click.echo("Demo data loaded. Sign in at /auth/sign-in with:")
+    for role, email in logins:
+        click.echo(f"  {role:<6} {email}  password: {demo.DEMO_PASSWORD}")
+
+
+def init_app(app):
+    app.cli.add_command(mail_cli)
+    app.cli.add_command(demo_cli)

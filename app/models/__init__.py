@@ -1,0 +1,8 @@
+"""All models, imported here so Alembic and the app see the whole schema."""
+
+from app.models.accounts import ROLES, Department, Organization, User
+from app.models.base import Base
+from app.models.outbox import OutboxMessage
+from app.models.training import TrainingSession
+
+__all__ = ["ROLES", "Base", "Department", "Organization", "OutboxMessage", "TrainingSession", "User"]

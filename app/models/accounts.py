@@ -1,0 +1,71 @@
+"""Organisations (sites), their departments and users."""
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import Base, UTCDateTime, utcnow
+
+ROLES = ("admin", "host", "member")
+ORGANIZATION_KINDS = ("customer", "partner")
+
+
+class Organization(Base):
+    __tablename__ = "organizations"
+    __table_args__ = (CheckConstraint("kind IN ('customer', 'partner')", name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    subdomain: Mapped[str] = mapped_column(String(63), unique=True)  # site URL label
+    kind: Mapped[str] = mapped_column(String(16), default="customer", server_default="customer")
+    locale: Mapped[str] = mapped_column(String(8), default="en", server_default="en")  # default for its pages and mail
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    currency: Mapped[str] = mapped_column(String(3), default="EUR", server_default="EUR")  # ISO 4217
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    users: Mapped[list["User"]] = relationship(back_populates="organization")
+    departments: Mapped[list["Department"]] = relationship(
+        back_populates="organization", order_by="Department.name"
+    )
+
+
+class Department(Base):
+    """A budget unit of an organisation; pay-per-use spend is reported per department."""
+
+    __tablename__ = "departments"
+    __table_args__ = (UniqueConstraint("organization_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+
+    organization: Mapped[Organization] = relationship(back_populates="departments")
+
+
+class User(UserMixin, Base):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint("role IN ('admin', 'host', 'member')", name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Stored lower-cased, so the unique constraint is case-insensitive.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    # Exactly one organisation per user.
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16), default="member", server_default="member")
+    department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("departments.id", ondelete="SET NULL"), index=True
+    )
+    locale: Mapped[str | None] = mapped_column(String(8))  # None: follow the browser
+    timezone: Mapped[str | None] = mapped_column(String(64))  # None: the organisation's
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    organization: Mapped[Organization] = relationship(back_populates="users")
+    department: Mapped[Department | None] = relationship()
+
+    @property
+    def is_admin(self):
+        return self.role == "admin"

@@ -1,0 +1,1 @@
+"""Business rules: plain functions that take and return models, never request objects."""

@@ -1,0 +1,84 @@
+"""Demo data so that a freshly started portal shows something real."""
+
+from datetime import datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Department, Organization, TrainingSession, User
+from app.models.base import utcnow
+from app.services.accounts import hash_password
+
+DEMO_PASSWORD = "lectern-demo"
+
+DEMO_SESSIONS = (
+    # title, days from now, hour (Stockholm), minutes, seats, fee in öre, description
+    ("Project management fundamentals", 3, 9, 90, 25, 49000,
+     "A practical introduction to planning, estimating and tracking projects."),
+    ("Presenting online with confidence", 5, 14, 60, 40, 0,
+     "Free taster: voice, camera and slides for trainers who teach online."),
+    ("Data protection for HR teams", 8, 10, 120, 30, 125000,
+     "What GDPR asks of HR departments, with worked cases and a checklist."),
+    ("Spreadsheet skills: pivot tables", 12, 13, 75, 20, 39500,
+     "Summarise and explore data with pivot tables, step by step."),
+)
+
+
+def has_users():
+    return db.session.execute(select(User.id).limit(1)).first() is not None
+
+
+def load(now=None):
+    """Create the demo organisation; returns (role, email) of the accounts made."""
+    now = now or utcnow()
+    organization = Organization(
+        name="Nordic Training Academy",
+        subdomain="nordic-training",
+        locale="sv",
+        timezone="Europe/Stockholm",
+        currency="SEK",
+    )
+    sales = Department(organization=organization, name="Sales")
+    support = Department(organization=organization, name="Customer support")
+    admin = User(
+        email="admin@example.com",
+        name="Astrid Admin",
+        password_hash=hash_password(DEMO_PASSWORD),
+        organization=organization,
+        role="admin",
+        department=support,
+        timezone="Europe/Stockholm",
+    )
+    host = User(
+        email="host@example.com",
+        name="Henrik Host",
+        password_hash=hash_password(DEMO_PASSWORD),
+        organization=organization,
+        role="host",
+        department=sales,
+        timezone="Europe/Stockholm",
+    )
+    db.session.add_all([organization, sales, support, admin, host])
+    stockholm = ZoneInfo("Europe/Stockholm")
+    today = now.astimezone(stockholm).date()
+    for number, (title, days, hour, minutes, seats, fee, description) in enumerate(DEMO_SESSIONS, 1):
+        db.session.add(
+            TrainingSession(
+                organization=organization,
+                host=host,
+                slug=f"demo-{number}",
+                title=title,
+                description=description,
+                starts_at=datetime.combine(
+                    today + timedelta(days=days), time(hour), tzinfo=stockholm
+                ).astimezone(timezone.utc),
+                timezone="Europe/Stockholm",
+                duration_min=minutes,
+                capacity=seats,
+                fee_minor=fee,
+                currency="SEK",
+            )
+        )
+    db.session.commit()
+    return [("admin", admin.email), ("host", host.email)]

@@ -1,0 +1,57 @@
+"""Small helpers every blueprint uses: access checks, htmx-aware rendering, safe redirects."""
+
+from functools import wraps
+from urllib.parse import urlsplit
+
+from flask import abort, current_app, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from app.extensions import db
+
+
+def admin_required(view):
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if not current_user.is_admin:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def get_in_my_organization_or_404(model, object_id):
+    """Load an object of the signed-in user's organisation; others' objects do not exist."""
+    obj = db.session.get(model, object_id)
+    if obj is None or obj.organization_id != current_user.organization_id:
+        abort(404)
+    return obj
+
+
+def wants_fragment():
+    htmx = request.htmx
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+
+
+def render(page, fragment=None, status=200, **context):
+    """The whole page, or only its fragment for an htmx request (one view, one URL)."""
+    template = fragment if fragment and wants_fragment() else page
+    return render_template(template, **context), status
+
+
+def is_safe_next(target):
+    """Only local paths: no scheme, no host, no protocol-relative //evil.example."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc
+
+
+def next_or(default_endpoint):
+    target = request.values.get("next")
+    return target if is_safe_next(target) else url_for(default_endpoint)
+
+
+def external_url(endpoint, **values):
+    """An absolute link for an email, from the configured address, never the Host header."""
+    return current_app.config["EXTERNAL_URL"].rstrip("/") + url_for(endpoint, **values)
