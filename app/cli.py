@@ -30,14 +30,16 @@ def send_mail(loop, interval):
 def load_demo(if_empty):
     """Create a demo organisation, its people and a few upcoming sessions."""
     if demo.has_users():
-        if if_empty:
-            click.echo("The database already has data; demo data not loaded.")
-            return
-        raise click.ClickException("The database already has users; demo data is for an empty one.")
-    logins = demo.load()
-    click.echo("Demo data loaded. Sign in at /auth/sign-in with:")
-    for role, email in logins:
-        click.echo(f"  {role:<6} {email}  password: {demo.DEMO_PASSWORD}")
+        if not if_empty:
+            raise click.ClickException("The database already has users; demo data is for an empty one.")
+        click.echo("The database already has data; demo data not loaded again.")
+    else:
+        demo.load()
+        click.echo("Demo data loaded.")
+    if demo.is_loaded():
+        click.echo("Sign in at /auth/sign-in with:")
+        for role, email in demo.DEMO_LOGINS:
+            click.echo(f"  {role:<6} {email}  password: {demo.DEMO_PASSWORD}")
 
 
 def init_app(app):

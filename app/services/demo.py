@@ -11,6 +11,7 @@ from app.models.base import utcnow
 from app.services.accounts import hash_password
 
 DEMO_PASSWORD = "lectern-demo"
+DEMO_LOGINS = (("admin", "admin@example.com"), ("host", "host@example.com"))
 
 DEMO_SESSIONS = (
     # title, days from now, hour (Stockholm), minutes, seats, fee in öre, description
@@ -29,8 +30,14 @@ def has_users():
     return db.session.execute(select(User.id).limit(1)).first() is not None
 
 
+def is_loaded():
+    return db.session.execute(
+        select(Organization.id).where(Organization.subdomain == "nordic-training")
+    ).first() is not None
+
+
 def load(now=None):
-    """Create the demo organisation; returns (role, email) of the accounts made."""
+    """Create the demo organisation with the accounts in DEMO_LOGINS."""
     now = now or utcnow()
     organization = Organization(
         name="Nordic Training Academy",
@@ -42,7 +49,7 @@ def load(now=None):
     sales = Department(organization=organization, name="Sales")
     support = Department(organization=organization, name="Customer support")
     admin = User(
-        email="admin@example.com",
+        email=DEMO_LOGINS[0][1],
         name="Astrid Admin",
         password_hash=hash_password(DEMO_PASSWORD),
         organization=organization,
@@ -51,7 +58,7 @@ def load(now=None):
         timezone="Europe/Stockholm",
     )
     host = User(
-        email="host@example.com",
+        email=DEMO_LOGINS[1][1],
         name="Henrik Host",
         password_hash=hash_password(DEMO_PASSWORD),
         organization=organization,
@@ -81,4 +88,3 @@ def load(now=None):
             )
         )
     db.session.commit()
-    return [("admin", admin.email), ("host", host.email)]

@@ -80,8 +80,7 @@ def people():
                 form.role.data,
                 int(form.department.data or 0),
                 invite_url_for=lambda user: external_url(
-                    "auth.reset_password",
-                    purpose="setup",
+                    "auth.set_password",
                     token=accounts.make_reset_token(user, secret, "setup"),
                 ),
                 locale=str(get_locale()),

@@ -95,15 +95,22 @@ def forgot_password():
     return render("auth/forgot_password.html", form=form, status=422 if form.errors else 200)
 
 
-@bp.route("/reset-password/<token>", methods=["GET", "POST"], defaults={"purpose": "reset"})
-@bp.route("/set-password/<token>", methods=["GET", "POST"], defaults={"purpose": "setup"})
+@bp.route("/reset-password/<token>", methods=["GET", "POST"])
 @limiter.limit(_reset_limit, methods=["POST"])
-def reset_password(token, purpose):
-    max_age_setting = "PASSWORD_RESET_MAX_AGE" if purpose == "reset" else "ACCOUNT_SETUP_MAX_AGE"
+def reset_password(token):
+    return _choose_password(token, "reset", current_app.config["PASSWORD_RESET_MAX_AGE"])
+
+
+@bp.route("/set-password/<token>", methods=["GET", "POST"])
+@limiter.limit(_reset_limit, methods=["POST"])
+def set_password(token):
+    """A new member's first password, from the link in their invitation."""
+    return _choose_password(token, "setup", current_app.config["ACCOUNT_SETUP_MAX_AGE"])
+
+
+def _choose_password(token, purpose, max_age):
     try:
-        user = accounts.user_for_reset_token(
-            token, current_app.config["SECRET_KEY"], current_app.config[max_age_setting], purpose
-        )
+        user = accounts.user_for_reset_token(token, current_app.config["SECRET_KEY"], max_age, purpose)
     except accounts.AccountError as error:
         return render("auth/reset_link_invalid.html", message=error.message, status=400)
     form = ResetPasswordForm()
