@@ -10,7 +10,7 @@ from flask import current_app
 from flask_babel import get_locale, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import validators
+from wtforms import SelectChoice, validators
 
 from app.i18n import LANGUAGE_NAMES
 from app.services.money import SITE_CURRENCIES
@@ -76,9 +76,12 @@ def passwords_match(field_name):
 
 
 def locale_choices(include_automatic=False):
-    choices = [(code, LANGUAGE_NAMES[code]) for code in current_app.config["LOCALES"]]
+    choices = [
+        SelectChoice(code, LANGUAGE_NAMES[code], render_kw={"lang": code})
+        for code in current_app.config["LOCALES"]
+    ]
     if include_automatic:
-        choices.insert(0, ("", _l("Same as my browser")))
+        choices.insert(0, SelectChoice("", _l("Same as my browser")))
     return choices
 
 
@@ -86,12 +89,15 @@ _TIMEZONES = sorted(name for name in available_timezones() if "/" in name or nam
 
 
 def timezone_choices(include_automatic=False):
-    choices = [(name, name.replace("_", " ")) for name in _TIMEZONES]
+    choices = [SelectChoice(name, name.replace("_", " ")) for name in _TIMEZONES]
     if include_automatic:
-        choices.insert(0, ("", _l("Same as my organisation")))
+        choices.insert(0, SelectChoice("", _l("Same as my organisation")))
     return choices
 
 
 def currency_choices():
     locale = get_locale()
-    return [(code, f"{code} — {get_currency_name(code, locale=locale)}") for code in SITE_CURRENCIES]
+    return [
+        SelectChoice(code, f"{code} — {get_currency_name(code, locale=locale)}")
+        for code in SITE_CURRENCIES
+    ]

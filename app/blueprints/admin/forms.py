@@ -1,5 +1,5 @@
 from flask_babel import lazy_gettext as _l
-from wtforms import EmailField, SelectField, StringField
+from wtforms import EmailField, SelectChoice, SelectField, StringField
 
 from app.forms import (
     LecternForm,
@@ -19,13 +19,17 @@ ROLE_LABELS = {
 
 
 def _department_choices(organization):
-    return [("", _l("No department"))] + [(str(d.id), d.name) for d in organization.departments]
+    return [SelectChoice("", _l("No department"))] + [
+        SelectChoice(str(d.id), d.name) for d in organization.departments
+    ]
 
 
 class MemberForm(LecternForm):
     """Role and department of a member: used to add one and to change one."""
 
-    role = SelectField(_l("Role"), choices=list(ROLE_LABELS.items()))
+    role = SelectField(
+        _l("Role"), choices=[SelectChoice(role, label) for role, label in ROLE_LABELS.items()]
+    )
     department = SelectField(_l("Department"))
 
     def __init__(self, organization, *args, **kwargs):
