@@ -9,6 +9,7 @@ import re
 import shutil
 
 import pytest
+from flask import g, request_started
 from sqlalchemy import create_engine, select, text
 
 from app import create_app
@@ -79,12 +80,20 @@ def app(database_url, tmp_path):
         SQLALCHEMY_DATABASE_URI=database_url,
         MAIL_FILE_DIR=str(tmp_path / "mail"),
     )
+    request_started.connect(_fresh_globals, app)
     with app.app_context():
         limiter.reset()
         yield app
         db.session.remove()
         _empty_all_tables()
         db.engine.dispose()
+
+
+def _fresh_globals(sender, **extra):
+    """Tests hold one app context, which requests then share; give each request a fresh `g`
+    (as in production) so the signed-in user, language and time zone are not carried over."""
+    for key in list(g):
+        g.pop(key)
 
 
 def _empty_all_tables():
