@@ -35,7 +35,7 @@ translations: install
 	$(BIN)/pybabel -q compile -d app/translations
 
 extract-messages: install
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 --no-location \
 		--project Lectern --copyright-holder Lectern -o app/translations/messages.pot .
 
 update-translations: extract-messages

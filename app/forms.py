@@ -9,6 +9,7 @@ from babel.numbers import get_currency_name
 from flask import current_app
 from flask_babel import get_locale, gettext, ngettext
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice, validators
 
@@ -51,23 +52,26 @@ def email_address():
     return validators.Email(message=_l("Enter a valid email address."), check_deliverability=False)
 
 
-def length(max, min=-1):
-    if min > 0:
-        message = _l("Enter between %(min)d and %(max)d characters.", min=min, max=max)
-    else:
-        message = _l("Enter at most %(max)d characters.", max=max)
-    return validators.Length(min=min, max=max, message=message)
+def length(max):
+    message = lazy_ngettext(
+        "Enter at most %(num)d character.", "Enter at most %(num)d characters.", max
+    )
+    return validators.Length(max=max, message=message)
 
 
 def new_password_hint():
-    return _l("At least %(min)d characters.", min=PASSWORD_MIN_LENGTH)
+    return lazy_ngettext(
+        "At least %(num)d character.", "At least %(num)d characters.", PASSWORD_MIN_LENGTH
+    )
 
 
 def new_password():
     return validators.Length(
         min=PASSWORD_MIN_LENGTH,
         max=200,
-        message=_l("Use at least %(min)d characters.", min=PASSWORD_MIN_LENGTH),
+        message=lazy_ngettext(
+            "Use at least %(num)d character.", "Use at least %(num)d characters.", PASSWORD_MIN_LENGTH
+        ),
     )
 
 
