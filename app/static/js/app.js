@@ -16,10 +16,12 @@
     });
   });
 
-  document.addEventListener("htmx:afterSwap", function (event) {
-    // After a form comes back with errors, put the focus on the first wrong field.
-    var invalid = event.detail.target.querySelector("[aria-invalid='true']");
-    if (invalid) { invalid.focus(); }
+  document.addEventListener("htmx:afterSettle", function (event) {
+    // After a form comes back with errors (422), put the focus on the first wrong field.
+    if (event.detail.xhr && event.detail.xhr.status === 422) {
+      var invalid = document.querySelector("main [aria-invalid='true']");
+      if (invalid) { invalid.focus(); }
+    }
   });
 
   document.addEventListener("htmx:beforeRequest", function () {
