@@ -52,6 +52,7 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the signed session cookie
 
     RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_KEY_PREFIX = _env("RATELIMIT_KEY_PREFIX", "lectern")
     RATELIMIT_SIGN_IN = _env("RATELIMIT_SIGN_IN", "10 per minute;50 per hour")
     RATELIMIT_PASSWORD_RESET = _env("RATELIMIT_PASSWORD_RESET", "5 per minute;20 per hour")
     RATELIMIT_HEADERS_ENABLED = True

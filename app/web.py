@@ -39,6 +39,11 @@ def render(page, fragment=None, status=200, **context):
     return render_template(template, **context), status
 
 
+def form_status(form):
+    """422 for a form that comes back with errors (htmx swaps it in), else 200."""
+    return 422 if form.errors else 200
+
+
 def is_safe_next(target):
     """Only local paths: no scheme, no host, no protocol-relative //evil.example."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:

@@ -48,25 +48,16 @@ def load(now=None):
     )
     sales = Department(organization=organization, name="Sales")
     support = Department(organization=organization, name="Customer support")
-    admin = User(
-        email=DEMO_LOGINS[0][1],
-        name="Astrid Admin",
-        password_hash=hash_password(DEMO_PASSWORD),
-        organization=organization,
-        role="admin",
-        department=support,
-        timezone="Europe/Stockholm",
-    )
-    host = User(
-        email=DEMO_LOGINS[1][1],
-        name="Henrik Host",
-        password_hash=hash_password(DEMO_PASSWORD),
-        organization=organization,
-        role="host",
-        department=sales,
-        timezone="Europe/Stockholm",
-    )
-    db.session.add_all([organization, sales, support, admin, host])
+    password_hash = hash_password(DEMO_PASSWORD)
+    people = [
+        User(email=email, name=name, role=role, department=department, organization=organization,
+             password_hash=password_hash, timezone="Europe/Stockholm")
+        for (role, email), name, department in zip(
+            DEMO_LOGINS, ("Astrid Admin", "Henrik Host"), (support, sales)
+        )
+    ]
+    host = people[1]
+    db.session.add_all([organization, sales, support, *people])
     stockholm = ZoneInfo("Europe/Stockholm")
     today = now.astimezone(stockholm).date()
     for number, (title, days, hour, minutes, seats, fee, description) in enumerate(DEMO_SESSIONS, 1):

@@ -17,6 +17,12 @@ def sign_up(page, base, email_address="ada@example.com", password="a long passwo
     page.locator("#main").get_by_role("button", name="Sign up").click()
 
 
+def sign_in(page, email_address, password, button="Sign in"):
+    page.locator("#main").get_by_role("textbox").first.fill(email_address)
+    page.locator("#main input[type=password]").fill(password)
+    page.locator("#main").get_by_role("button", name=button).click()
+
+
 def test_sign_up_switch_language_sign_out_and_sign_in_again(page, live_server):
     base = live_server.url
     sign_up(page, base)
@@ -30,9 +36,8 @@ def test_sign_up_switch_language_sign_out_and_sign_in_again(page, live_server):
 
     page.get_by_role("button", name="Logga ut").click()
     page.get_by_role("link", name="Logga in").first.click()
-    page.get_by_label("E-postadress").fill("ada@example.com")
-    page.get_by_label("Lösenord").fill("a long password")
-    page.locator("#main").get_by_role("button", name="Logga in").click()
+    expect(page.get_by_label("E-postadress")).to_be_visible()
+    sign_in(page, "ada@example.com", "a long password", button="Logga in")
 
     expect(page.locator("html")).to_have_attribute("lang", "sv")
     expect(page.get_by_text("Ada Trainer")).to_be_visible()
@@ -44,9 +49,7 @@ def test_a_wrong_password_is_explained_and_the_email_is_kept(page, live_server):
     page.get_by_role("button", name="Sign out").click()
 
     page.goto(f"{base}/auth/sign-in")
-    page.get_by_label("Email address").fill("ada@example.com")
-    page.get_by_label("Password").fill("not my password")
-    page.locator("#main").get_by_role("button", name="Sign in").click()
+    sign_in(page, "ada@example.com", "not my password")
 
     expect(page.get_by_text("The email address or password is not correct.")).to_be_visible()
     expect(page.get_by_label("Email address")).to_have_value("ada@example.com")
@@ -71,9 +74,7 @@ def test_password_reset_by_the_emailed_link(page, live_server):
     page.get_by_label("Repeat the new password").fill("my new password!")
     page.get_by_role("button", name="Save the password").click()
 
-    page.get_by_label("Email address").fill("ada@example.com")
-    page.get_by_label("Password").fill("my new password!")
-    page.locator("#main").get_by_role("button", name="Sign in").click()
+    sign_in(page, "ada@example.com", "my new password!")
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 

@@ -5,7 +5,7 @@ from flask_login import current_user, login_required
 from app.blueprints.account import bp
 from app.blueprints.account.forms import ChangePasswordForm, ProfileForm
 from app.services import accounts
-from app.web import render
+from app.web import form_status, render
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -16,7 +16,7 @@ def profile():
         accounts.update_profile(current_user, form.name.data, form.locale.data, form.timezone.data)
         flash(_l("Your profile has been saved."), "success")
         return redirect(url_for("account.profile"))
-    return render("account/profile.html", form=form, status=422 if form.errors else 200)
+    return render("account/profile.html", form=form, status=form_status(form))
 
 
 @bp.route("/password", methods=["GET", "POST"])
@@ -31,4 +31,4 @@ def change_password():
         else:
             flash(_l("Your password has been changed."), "success")
             return redirect(url_for("account.profile"))
-    return render("account/password.html", form=form, status=422 if form.errors else 200)
+    return render("account/password.html", form=form, status=form_status(form))

@@ -21,6 +21,7 @@ from app.services import accounts
 from app.web import (
     admin_required,
     external_url,
+    form_status,
     get_in_my_organization_or_404,
     render,
     wants_fragment,
@@ -92,7 +93,7 @@ def people():
             flash(_l("%(name)s has been added and emailed a link to choose a password.",
                      name=form.name.data), "success")
             return redirect(url_for("admin.people"))
-    return _render_people(form, status=422 if form.errors else 200)
+    return _render_people(form, status=form_status(form))
 
 
 @bp.route("/people/<int:user_id>", methods=["POST"])
@@ -108,7 +109,7 @@ def update_member(user_id):
             accounts.update_member(organization, member, form.role.data, int(form.department.data or 0))
         except accounts.AccountError as error:
             getattr(form, error.field).errors.append(error.message)
-    status = 422 if form.errors else 200
+    status = form_status(form)
     if wants_fragment():
         return render_template(
             "admin/_member_row.html", member=member, form=form, role_labels=ROLE_LABELS,
@@ -133,7 +134,7 @@ def departments():
         else:
             flash(_l("The department %(name)s has been added.", name=form.name.data), "success")
             form = DepartmentForm(formdata=None)
-    status = 422 if form.errors else 200
+    status = form_status(form)
     return render("admin/departments.html", "admin/_departments.html", status=status, form=form,
                   departments=organization.departments)
 
@@ -158,4 +159,4 @@ def organization():
         )
         flash(_l("The organisation's settings have been saved."), "success")
         return redirect(url_for("admin.organization"))
-    return render("admin/organization.html", form=form, status=422 if form.errors else 200)
+    return render("admin/organization.html", form=form, status=form_status(form))

@@ -7,7 +7,7 @@ from app.blueprints.auth import bp
 from app.blueprints.auth.forms import ForgotPasswordForm, ResetPasswordForm, SignInForm, SignUpForm
 from app.extensions import limiter
 from app.services import accounts
-from app.web import external_url, next_or, render
+from app.web import external_url, form_status, next_or, render
 
 
 def _sign_in_limit():
@@ -43,7 +43,7 @@ def sign_up():
             login_user(user)
             flash(_l("Welcome to Lectern! Your organisation has been created."), "success")
             return redirect(url_for("main.home"))
-    return render("auth/sign_up.html", form=form, status=422 if form.errors else 200)
+    return render("auth/sign_up.html", form=form, status=form_status(form))
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
@@ -61,7 +61,7 @@ def sign_in():
             login_user(user, remember=form.remember.data)
             return redirect(next_or("main.home"))
     form.password.data = ""
-    return render("auth/sign_in.html", form=form, status=422 if form.errors else 200)
+    return render("auth/sign_in.html", form=form, status=form_status(form))
 
 
 @bp.route("/sign-out", methods=["POST"])
@@ -92,7 +92,7 @@ def forgot_password():
             "success",
         )
         return redirect(url_for("auth.sign_in"))
-    return render("auth/forgot_password.html", form=form, status=422 if form.errors else 200)
+    return render("auth/forgot_password.html", form=form, status=form_status(form))
 
 
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])
@@ -120,5 +120,5 @@ def _choose_password(token, purpose, max_age):
         flash(_l("Your password has been changed. You can sign in with it now."), "success")
         return redirect(url_for("auth.sign_in"))
     return render(
-        "auth/reset_password.html", form=form, purpose=purpose, status=422 if form.errors else 200
+        "auth/reset_password.html", form=form, purpose=purpose, status=form_status(form)
     )
