@@ -55,6 +55,7 @@ class Config:
     RATELIMIT_KEY_PREFIX = _env("RATELIMIT_KEY_PREFIX", "lectern")
     RATELIMIT_SIGN_IN = _env("RATELIMIT_SIGN_IN", "10 per minute;50 per hour")
     RATELIMIT_PASSWORD_RESET = _env("RATELIMIT_PASSWORD_RESET", "5 per minute;20 per hour")
+    RATELIMIT_COUPON = _env("RATELIMIT_COUPON", "10 per minute;30 per hour")  # guesses per address
     RATELIMIT_HEADERS_ENABLED = True
 
     PASSWORD_RESET_MAX_AGE = _env("PASSWORD_RESET_MAX_AGE", 3600)  # seconds
@@ -75,9 +76,13 @@ class Config:
     # process); production runs `flask mail send --loop` instead.
     MAIL_DELIVER_AFTER_REQUEST = _env("MAIL_DELIVER_AFTER_REQUEST", True)
 
+    # How long a seat stays held for an attendee who chose to pay by bank transfer.
+    BANK_TRANSFER_HOLD_DAYS = _env("BANK_TRANSFER_HOLD_DAYS", 5)
+
     PAYPAL_BASE_URL = _env("PAYPAL_BASE_URL", "https://api-m.sandbox.paypal.com")
     PAYPAL_CLIENT_ID = _env("PAYPAL_CLIENT_ID", "")
     PAYPAL_CLIENT_SECRET = _env("PAYPAL_CLIENT_SECRET", "")
+    PAYPAL_READ_TIMEOUT = _env("PAYPAL_READ_TIMEOUT", 15)  # seconds; connecting gets 3.05
 
     # The address links in emails point at (emails are rendered outside a request).
     EXTERNAL_URL = _env("EXTERNAL_URL", "http://127.0.0.1:5000")

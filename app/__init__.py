@@ -60,26 +60,32 @@ def _register_blueprints(app):
     from app.blueprints.account import bp as account_bp
     from app.blueprints.admin import bp as admin_bp
     from app.blueprints.auth import bp as auth_bp
+    from app.blueprints.checkout import bp as checkout_bp
     from app.blueprints.main import bp as main_bp
+    from app.blueprints.scheduling import bp as scheduling_bp
+    from app.blueprints.webhooks import bp as webhooks_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(account_bp, url_prefix="/account")
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(scheduling_bp)  # /sessions/… for hosts, /s/<slug> for everyone
+    app.register_blueprint(checkout_bp)  # /checkout/<token>/…
+    app.register_blueprint(webhooks_bp)  # /webhooks/<provider>/…
 
 
 def _deliver_mail_after_requests(app):
     """In a single-process set-up, send what a request queued as soon as it has committed."""
     if not app.config["MAIL_DELIVER_AFTER_REQUEST"]:
         return
-    from flask import request
+    from flask import g
 
     from app.extensions import db
     from app.services import mail
 
     @app.after_request
     def deliver_queued_mail(response):
-        if request.method == "POST":
+        if g.pop("mail_queued", False):
             db.session.rollback()  # the view has committed what it meant to; drop the rest
             mail.deliver_with_config(app.config, limit=20)
         return response

@@ -6,10 +6,12 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from app.services import demo, mail
+from app.services import checkout, commerce, demo, mail
+from app.services.payments import paypal_provider
 
 mail_cli = AppGroup("mail", help="Deliver queued mail.")
 demo_cli = AppGroup("demo", help="Demo data for a portal to look at.")
+payments_cli = AppGroup("payments", help="Settle payments with the providers.")
 
 
 @mail_cli.command("send")
@@ -42,6 +44,17 @@ def load_demo(if_empty):
             click.echo(f"  {role:<6} {email}  password: {demo.DEMO_PASSWORD}")
 
 
+@payments_cli.command("reconcile")
+def reconcile():
+    """Ask PayPal about unfinished payments: capture approved ones, drop abandoned ones,
+    and release seat holds that ran out. Safe to run often and on several machines."""
+    counts = checkout.reconcile(
+        lambda order: paypal_provider(commerce.settings_for(order.organization), current_app.config)
+    )
+    click.echo(", ".join(f"{name}: {count}" for name, count in counts.items()))
+
+
 def init_app(app):
     app.cli.add_command(mail_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(payments_cli)

@@ -25,6 +25,7 @@ WTFORMS_MESSAGES = (
     _l("Not a valid decimal value."),
     _l("Not a valid date value."),
     _l("Not a valid datetime value."),
+    _l("Not a valid time value."),
 )
 
 

@@ -2,13 +2,13 @@
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import current_app, g, request
+from flask import current_app, g, has_request_context, request
 from babel import Locale
 from flask_babel import format_date, format_time, get_locale, get_timezone
 from flask_login import current_user
 
 from app.extensions import babel
-from app.services.money import format_money
+from app.services.money import format_money, to_major
 
 LANGUAGE_NAMES = {
     "en": "English",
@@ -25,6 +25,7 @@ def init_app(app):
     app.jinja_env.filters["money"] = lambda minor, currency: format_money(
         minor, currency, str(get_locale())
     )
+    app.jinja_env.filters["money_plain"] = lambda minor, currency: str(to_major(minor, currency))
     app.jinja_env.filters["when"] = format_when
     app.jinja_env.globals["timezone_name"] = lambda: str(get_timezone())
     app.jinja_env.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES
@@ -47,6 +48,8 @@ def is_valid_timezone(name):
 
 def select_locale():
     """?lang= for this page, else the user's stored choice, else the cookie, else the browser."""
+    if not has_request_context():  # CLI tasks and workers: mail sets its own locale
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     requested = request.args.get("lang")
     if requested is not None:
         if is_supported_locale(requested):
@@ -67,6 +70,8 @@ def select_locale():
 
 def select_timezone():
     """The user's zone, else the browser's (a cookie app.js sets), else the organisation's."""
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_TIMEZONE"]
     if current_user.is_authenticated and current_user.timezone:
         return current_user.timezone
     cookie = request.cookies.get(current_app.config["TIMEZONE_COOKIE"])

@@ -1,21 +1,29 @@
 """Security headers on every response."""
 
-from flask import request
+from flask import g, request
 
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "font-src 'self'",
-        "connect-src 'self'",
-        "form-action 'self'",
-        "base-uri 'self'",
-        "object-src 'none'",
-        "frame-ancestors 'none'",
-    ]
-)
+CSP_DIRECTIVES = [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "base-uri 'self'",
+    "object-src 'none'",
+    "frame-ancestors 'none'",
+]
+
+
+def allow_form_action(*origins):
+    """Let this response's forms lead to these origins too (a form post that redirects to
+    the payment provider's page counts as going there)."""
+    g.setdefault("form_action_origins", []).extend(origins)
+
+
+def content_security_policy():
+    form_action = " ".join(["'self'", *g.get("form_action_origins", [])])
+    return "; ".join([*CSP_DIRECTIVES, f"form-action {form_action}"])
 
 
 def init_app(app):
@@ -28,7 +36,7 @@ def init_app(app):
     @app.after_request
     def set_security_headers(response):
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        headers.setdefault("Content-Security-Policy", content_security_policy())
         headers["X-Content-Type-Options"] = "nosniff"
         headers["X-Frame-Options"] = "DENY"
         headers["Referrer-Policy"] = "strict-origin-when-cross-origin"

@@ -58,5 +58,12 @@ def next_or(default_endpoint):
 
 
 def external_url(endpoint, **values):
-    """An absolute link for an email, from the configured address, never the Host header."""
-    return current_app.config["EXTERNAL_URL"].rstrip("/") + url_for(endpoint, **values)
+    """An absolute link for an email, from the configured address, never the Host header.
+
+    Works outside requests too (CLI tasks and workers queue mail).
+    """
+    base = urlsplit(current_app.config["EXTERNAL_URL"])
+    adapter = current_app.url_map.bind(
+        base.netloc, script_name=base.path or "/", url_scheme=base.scheme
+    )
+    return adapter.build(endpoint, values, force_external=True)

@@ -153,6 +153,15 @@ class CsrfClient:
 
 
 @pytest.fixture
+def paypal():
+    """A fake PayPal on loopback, speaking the REST protocol our client uses."""
+    from tests.fakes.paypal import FakePayPal
+
+    with FakePayPal() as fake:
+        yield fake
+
+
+@pytest.fixture
 def outbox(app):
     """The queued/sent messages, newest last."""
 

@@ -57,7 +57,7 @@ def test_downgrade_one_step_and_upgrade_again(empty_database_url):
     with app.app_context():
         upgrade()
         downgrade(revision="-1")
-        assert "training_sessions" not in table_names()
+        assert "orders" not in table_names()
         assert "users" in table_names()
 
         upgrade()

@@ -2,7 +2,31 @@
 
 from app.models.accounts import ROLES, Department, Organization, User
 from app.models.base import Base
+from app.models.commerce import (
+    CommerceSettings,
+    Coupon,
+    Order,
+    OrderLine,
+    Payment,
+    Refund,
+    Registration,
+)
 from app.models.outbox import OutboxMessage
 from app.models.training import TrainingSession
 
-__all__ = ["ROLES", "Base", "Department", "Organization", "OutboxMessage", "TrainingSession", "User"]
+__all__ = [
+    "ROLES",
+    "Base",
+    "CommerceSettings",
+    "Coupon",
+    "Department",
+    "Order",
+    "OrderLine",
+    "Organization",
+    "OutboxMessage",
+    "Payment",
+    "Refund",
+    "Registration",
+    "TrainingSession",
+    "User",
+]

@@ -24,6 +24,8 @@ class OutboxMessage(Base):
     subject: Mapped[str] = mapped_column(String(300))
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)
+    # JSON list of {"filename", "content_type", "content"} (text attachments such as .ics)
+    attachments: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
     state: Mapped[str] = mapped_column(String(10), default="queued", server_default="queued")
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -9,6 +9,7 @@ from app.models.accounts import Organization, User
 from app.models.base import Base, UTCDateTime, utcnow
 
 SESSION_STATES = ("draft", "awaiting_payment", "scheduled", "live", "ended", "canceled")
+ACCESS_MODES = ("registration", "open", "password", "unique_link")
 
 
 class TrainingSession(Base):
@@ -20,6 +21,9 @@ class TrainingSession(Base):
         CheckConstraint(
             "state IN ('draft', 'awaiting_payment', 'scheduled', 'live', 'ended', 'canceled')",
             name="state",
+        ),
+        CheckConstraint(
+            "access_mode IN ('registration', 'open', 'password', 'unique_link')", name="access_mode"
         ),
     )
 
@@ -36,6 +40,11 @@ class TrainingSession(Base):
     fee_minor: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # 0 = free
     currency: Mapped[str] = mapped_column(String(3))  # ISO 4217, the site's at scheduling
     state: Mapped[str] = mapped_column(String(20), default="scheduled", server_default="scheduled")
+    # Who gets in: everyone registered, anyone with the link, a room password, personal links.
+    access_mode: Mapped[str] = mapped_column(
+        String(20), default="registration", server_default="registration"
+    )
+    meeting_url: Mapped[str] = mapped_column(String(500), default="", server_default="")  # the live room
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     organization: Mapped[Organization] = relationship()

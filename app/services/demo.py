@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Department, Organization, TrainingSession, User
+from app.models import CommerceSettings, Coupon, Department, Organization, TrainingSession, User
 from app.models.base import utcnow
 from app.services.accounts import hash_password
 
@@ -58,6 +58,17 @@ def load(now=None):
     ]
     host = people[1]
     db.session.add_all([organization, sales, support, *people])
+    # Fee-based training with bank transfer and coupons, so a paid registration works at once;
+    # PayPal needs the site's own credentials (Administration → E-commerce).
+    db.session.add(
+        CommerceSettings(
+            organization=organization, enabled=True, fee_based=True, coupons=True,
+            bank_transfer_enabled=True, hold_minutes=15,
+            bank_transfer_details="Nordic Training Academy AB\nIBAN SE45 5000 0000 0583 9825 7466\nBIC ESSESESS",
+        )
+    )
+    db.session.flush()
+    db.session.add(Coupon(organization_id=organization.id, code="WELCOME10", kind="percent", value=10))
     stockholm = ZoneInfo("Europe/Stockholm")
     today = now.astimezone(stockholm).date()
     for number, (title, days, hour, minutes, seats, fee, description) in enumerate(DEMO_SESSIONS, 1):

@@ -5,6 +5,7 @@
 never send the same message), sends them, and retries failures with exponential backoff.
 """
 
+import json
 import smtplib
 from datetime import timedelta
 from email.message import EmailMessage
@@ -12,7 +13,7 @@ from email.utils import format_datetime as rfc2822_date
 from email.utils import make_msgid
 from pathlib import Path
 
-from flask import render_template
+from flask import g, render_template
 from flask_babel import force_locale
 from sqlalchemy import select
 
@@ -23,10 +24,11 @@ from app.models.base import utcnow
 MAX_BACKOFF = timedelta(hours=6)
 
 
-def queue_mail(recipient, locale, template, subject, **context):
+def queue_mail(recipient, locale, template, subject, attachments=(), **context):
     """Render emails/<template>.txt and .html in the recipient's locale and queue them.
 
     `subject` is a lazy string, so it is translated here, in the recipient's language.
+    `attachments` are (filename, content_type, text) triples, e.g. an .ics invitation.
     """
     with force_locale(locale):
         message = OutboxMessage(
@@ -36,8 +38,12 @@ def queue_mail(recipient, locale, template, subject, **context):
             subject=str(subject),
             body_text=render_template(f"emails/{template}.txt", **context),
             body_html=render_template(f"emails/{template}.html", **context),
+            attachments=json.dumps(
+                [{"filename": f, "content_type": t, "content": c} for f, t, c in attachments]
+            ),
         )
     db.session.add(message)
+    g.mail_queued = True  # lets a single-process set-up send it as soon as the request ends
     return message
 
 
@@ -88,6 +94,12 @@ def to_email(message, sender):
     email["Content-Language"] = message.locale
     email.set_content(message.body_text)
     email.add_alternative(message.body_html, subtype="html")
+    for attachment in json.loads(message.attachments or "[]"):
+        maintype, subtype = attachment["content_type"].split("/", 1)
+        email.add_attachment(
+            attachment["content"].encode(), maintype=maintype, subtype=subtype,
+            filename=attachment["filename"],
+        )
     return email
 
 

@@ -7,7 +7,7 @@ import pytest
 from flask_babel import force_locale
 
 from app.i18n import format_when
-from app.services.money import format_money, to_major
+from app.services.money import AmountError, format_money, parse_major_amount, to_major
 
 
 @pytest.mark.parametrize(
@@ -38,3 +38,23 @@ def test_a_moment_is_shown_in_the_readers_language_and_zone(app):
             assert format_when(moment) == "tisdag 15 januari 2030 09:00"
         with force_locale("en"):
             assert format_when(moment) == "Tuesday, January 15, 2030, 9:00\u202fAM"
+
+
+@pytest.mark.parametrize(
+    "text,currency,minor",
+    [("49.50", "EUR", 4950), ("49,5", "EUR", 4950), ("500", "JPY", 500), (Decimal("12.30"), "SEK", 1230)],
+)
+def test_typed_amounts_become_exact_minor_units(text, currency, minor):
+    assert parse_major_amount(text, currency) == minor
+
+
+@pytest.mark.parametrize(
+    "text,currency,reason",
+    [("49.505", "EUR", "decimals"), ("1.5", "JPY", "decimals"), ("1e2", "EUR", "format"),
+     ("-1", "EUR", "format"), ("٣", "EUR", "format"), ("99999999999", "EUR", "too_large")],
+)
+def test_amounts_that_are_not_plain_or_exact_are_refused_with_a_reason(text, currency, reason):
+    with pytest.raises(AmountError) as refused:
+        parse_major_amount(text, currency)
+
+    assert refused.value.reason == reason

@@ -1,6 +1,7 @@
 """Every page renders in all six languages, with the lang attribute and a translated heading."""
 
 import pytest
+from markupsafe import escape
 
 from tests import factories
 from tests.i18n_helpers import translated
@@ -49,3 +50,48 @@ def test_reset_password_page_speaks_the_chosen_language(app, client):
         html = client.get(f"/auth/reset-password/{token}?lang={locale}").get_data(as_text=True)
         assert f'<html lang="{locale}">' in html
         assert translated(locale, "Choose a new password") in html
+
+
+COMMERCE_PAGES = [
+    ("/sessions/", "host", "Schedule a session"),
+    ("/sessions/new", "host", "Who may join"),
+    ("/sessions/{session_id}/edit", "host", "Cancel this session"),
+    ("/sessions/{session_id}/orders", "host", "Orders for %(title)s"),
+    ("/s/{slug}", None, "Seats left"),
+    ("/s/{slug}/register", None, "Continue to payment"),
+    ("/checkout/{token}", None, "Payment information"),
+    ("/checkout/{token}/receipt", None, "Your order"),
+    ("/admin/commerce", "admin", "Bank transfer details"),
+    ("/admin/coupons", "admin", "Generate codes"),
+    ("/admin/orders", "admin", "Orders"),
+    ("/admin/revenue", "admin", "Revenue"),
+]
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("path,role,message", COMMERCE_PAGES, ids=[p[0] for p in COMMERCE_PAGES])
+def test_commerce_page_speaks_the_chosen_language(app, csrf_client, path, role, message, locale):
+    from app.services import commerce, registrations
+    from app.services.order_links import make_order_token
+
+    host = factories.make_user(role="host")
+    commerce.update_settings(host.organization, enabled=True, fee_based=True, coupons=True,
+                             bank_transfer_enabled=True, bank_transfer_details="IBAN")
+    session = factories.make_session(host=host, fee_minor=49000, currency="SEK")
+    order = registrations.register(session, "Ana", "ana@example.com", "en", 15)
+    if role == "host":
+        csrf_client.sign_in(host)
+    elif role == "admin":
+        csrf_client.sign_in(factories.make_user(host.organization, role="admin"))
+    url = path.format(session_id=session.id, slug=session.slug,
+                      token=make_order_token(order, app.config["SECRET_KEY"]))
+
+    response = csrf_client.get(url, headers={"Accept-Language": locale})
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert f'<html lang="{locale}">' in html
+    expected = translated(locale, message, title=session.title)
+    if locale != "en":
+        assert expected != message % {"title": session.title}
+    assert str(escape(expected)) in html

@@ -2,4 +2,6 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
 
-from app.blueprints.admin import views  # noqa: E402,F401  (registers the routes)
+# Importing the view modules registers their routes.
+from app.blueprints.admin import views  # noqa: E402,F401
+from app.blueprints.admin import commerce_views, coupon_views, report_views  # noqa: E402,F401

@@ -1,0 +1,242 @@
+"""Hosts' sessions (/sessions) and the public session page with registration (/s/<slug>)."""
+
+from zoneinfo import ZoneInfo
+
+from flask import abort, current_app, flash, redirect, url_for
+from flask_babel import get_locale, get_timezone
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from app.blueprints.scheduling import bp
+from app.blueprints.scheduling.forms import (
+    CancelSessionForm,
+    RefundForm,
+    RegisterForm,
+    SessionForm,
+)
+from app.extensions import db
+from app.models import Order, TrainingSession
+from app.models.base import utcnow
+from app.services import checkout, commerce, registrations, scheduling
+from app.services.locks import Busy
+from app.services.money import AmountError, amount_error_message, parse_major_amount, to_major
+from app.services.order_links import make_order_token
+from app.services.payments import paypal_provider
+from app.services.reports import ORDER_STATE_LABELS
+from app.web import form_status, render
+
+
+def _managed_session_or_404(session_id):
+    session = db.session.get(TrainingSession, session_id)
+    if session is None or session.organization_id != current_user.organization_id:
+        abort(404)
+    if not scheduling.can_manage(current_user, session):
+        abort(403)
+    return session
+
+
+def _require_scheduler():
+    if not scheduling.can_schedule(current_user):
+        abort(403)
+
+
+def _settings():
+    return commerce.settings_for(current_user.organization)
+
+
+def provider_for_order(order):
+    return paypal_provider(commerce.settings_for(order.organization), current_app.config)
+
+
+def _session_values(form, currency):
+    """The form's fields as the scheduling service takes them; None if the fee is not valid."""
+    fee_minor = 0
+    if "fee" in form and form.fee.data and form.fee.data.strip():
+        try:
+            fee_minor = parse_major_amount(form.fee.data, currency)
+        except AmountError as error:
+            form.fee.errors.append(amount_error_message(error, currency))
+            return None
+    return dict(
+        title=form.title.data, description=form.description.data or "", day=form.day.data,
+        time_of_day=form.time_of_day.data, timezone=form.timezone.data,
+        duration_min=form.duration_min.data, capacity=form.capacity.data, fee_minor=fee_minor,
+        access_mode=form.access_mode.data, meeting_url=form.meeting_url.data or "",
+    )
+
+
+@bp.route("/sessions/")
+@login_required
+def my_sessions():
+    _require_scheduler()
+    return render("scheduling/list.html", rows=scheduling.sessions_with_sales(current_user))
+
+
+@bp.route("/sessions/new", methods=["GET", "POST"])
+@login_required
+def new_session():
+    _require_scheduler()
+    fee_enabled = _settings().fee_based_active
+    form = SessionForm(fee_enabled=fee_enabled, timezone=str(get_timezone()))
+    if form.validate_on_submit():
+        values = _session_values(form, current_user.organization.currency)
+        if values is not None:
+            try:
+                session = scheduling.schedule(current_user, **values)
+            except scheduling.SchedulingError as error:
+                getattr(form, error.field).errors.append(error.message)
+            else:
+                flash(_l("The session has been scheduled."), "success")
+                return redirect(url_for("scheduling.public_page", slug=session.slug))
+    return render("scheduling/edit.html", form=form, session=None, status=form_status(form),
+                  currency=current_user.organization.currency)
+
+
+@bp.route("/sessions/<int:session_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_session(session_id):
+    session = _managed_session_or_404(session_id)
+    fee_enabled = _settings().fee_based_active
+    form = SessionForm(fee_enabled=fee_enabled, obj=session)
+    if not form.is_submitted():
+        local = session.starts_at.astimezone(ZoneInfo(session.timezone))
+        form.day.data, form.time_of_day.data = local.date(), local.time()
+        if "fee" in form and session.fee_minor:
+            form.fee.data = str(to_major(session.fee_minor, session.currency))
+    if form.validate_on_submit():
+        values = _session_values(form, session.currency)
+        if values is not None:
+            if "fee" not in form:
+                values["fee_minor"] = session.fee_minor
+            try:
+                scheduling.update(session, **values)
+            except scheduling.SchedulingError as error:
+                (getattr(form, error.field).errors if error.field else form.form_errors).append(
+                    error.message
+                )
+            else:
+                flash(_l("The session has been saved."), "success")
+                return redirect(url_for("scheduling.my_sessions"))
+    return render("scheduling/edit.html", form=form, session=session, status=form_status(form),
+                  cancel_form=CancelSessionForm(), currency=session.currency)
+
+
+@bp.route("/sessions/<int:session_id>/cancel", methods=["POST"])
+@login_required
+def cancel_session(session_id):
+    session = _managed_session_or_404(session_id)
+    form = CancelSessionForm()
+    if session.state == "canceled":
+        return redirect(url_for("scheduling.my_sessions"))
+    if not form.validate_on_submit():
+        flash(_l("Tick the box to confirm."), "error")
+        return redirect(url_for("scheduling.edit_session", session_id=session.id))
+    failed = scheduling.cancel(session, provider_for_order, current_user)
+    if failed:
+        flash(_l("The session is canceled, but some refunds failed. Retry them from the orders page."),
+              "error")
+    else:
+        flash(_l("The session is canceled. Attendees have been emailed and refunded."), "success")
+    return redirect(url_for("scheduling.session_orders", session_id=session.id))
+
+
+@bp.route("/sessions/<int:session_id>/orders")
+@login_required
+def session_orders(session_id):
+    session = _managed_session_or_404(session_id)
+    orders = db.session.scalars(
+        select(Order).where(Order.session_id == session.id).order_by(Order.created_at.desc())
+    ).all()
+    return render("scheduling/orders.html", session=session, orders=orders,
+                  state_labels=ORDER_STATE_LABELS, refund_form=RefundForm())
+
+
+@bp.route("/sessions/<int:session_id>/orders/<int:order_id>/refund", methods=["POST"])
+@login_required
+def refund(session_id, order_id):
+    session = _managed_session_or_404(session_id)
+    order = db.session.get(Order, order_id)
+    if order is None or order.session_id != session.id:
+        abort(404)
+    form = RefundForm()
+    if form.validate_on_submit():
+        try:
+            amount = parse_major_amount(form.amount.data, order.currency)
+            checkout.refund_order(order, amount, provider_for_order(order), current_user,
+                                  form.reason.data or "")
+        except AmountError as error:
+            flash(amount_error_message(error, order.currency), "error")
+        except (checkout.CheckoutError, Busy) as error:
+            flash(error.message, "error")
+        else:
+            flash(_l("The refund has been made and the attendee emailed."), "success")
+    else:
+        flash(_l("Enter an amount such as 50 or 49.50."), "error")
+    return redirect(url_for("scheduling.session_orders", session_id=session.id))
+
+
+@bp.route("/sessions/<int:session_id>/orders/<int:order_id>/mark-paid", methods=["POST"])
+@login_required
+def mark_paid(session_id, order_id):
+    session = _managed_session_or_404(session_id)
+    order = db.session.get(Order, order_id)
+    if order is None or order.session_id != session.id or not current_user.is_admin:
+        abort(404)
+    try:
+        checkout.mark_bank_transfer_paid(order)
+    except (checkout.CheckoutError, Busy) as error:
+        flash(error.message, "error")
+    else:
+        flash(_l("Order %(code)s is marked as paid.", code=order.code), "success")
+    return redirect(url_for("scheduling.session_orders", session_id=session.id))
+
+
+# Public ------------------------------------------------------------------------------------
+
+
+def _public_session_or_404(slug):
+    session = db.session.execute(
+        select(TrainingSession).where(TrainingSession.slug == slug)
+    ).scalar_one_or_none()
+    if session is None or session.state == "draft":
+        abort(404)
+    return session
+
+
+@bp.route("/s/<slug>")
+def public_page(slug):
+    session = _public_session_or_404(slug)
+    now = utcnow()
+    takes_registrations = not session.is_paid or commerce.settings_for(session.organization).fee_based_active
+    return render(
+        "scheduling/public.html", session=session, seats_left=registrations.seats_left(session, now),
+        is_open=takes_registrations and registrations.is_open_for_registration(session, now),
+    )
+
+
+@bp.route("/s/<slug>/register", methods=["GET", "POST"])
+def register(slug):
+    session = _public_session_or_404(slug)
+    settings = commerce.settings_for(session.organization)
+    if session.is_paid and not settings.fee_based_active:
+        abort(404)  # fee-based training switched off: paid sessions take no registrations
+    if not registrations.is_open_for_registration(session, utcnow()):
+        return redirect(url_for("scheduling.public_page", slug=slug))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            order = registrations.register(
+                session, form.name.data, form.email.data, str(get_locale()), settings.hold_minutes
+            )
+        except registrations.RegistrationError as error:
+            (getattr(form, error.field).errors if error.field else form.form_errors).append(
+                error.message
+            )
+        except Busy as error:
+            form.form_errors.append(error.message)
+        else:
+            token = make_order_token(order, current_app.config["SECRET_KEY"])
+            return redirect(url_for("checkout.payment", token=token))
+    return render("scheduling/register.html", form=form, session=session,
+                  seats_left=registrations.seats_left(session), status=form_status(form))

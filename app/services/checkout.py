@@ -1,0 +1,383 @@
+"""Paying for an order: coupons, starting a payment, confirming it exactly once, refunds.
+
+Every change here is one transaction. Row locks are taken in one order — training session,
+coupon, payment — so two requests never wait on each other in a circle. Confirming a payment
+locks the payment row and does nothing when it is already captured, so the return page, the
+webhook and `flask payments reconcile` may all report the same capture: only the first acts.
+"""
+
+import json
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+
+from app.extensions import db
+from app.models import Coupon, Order, Payment, Refund, TrainingSession
+from app.models.base import utcnow
+from app.services import confirmations, pricing
+from app.services.coupons import find_coupon
+from app.services.locks import lock_row
+from app.services.payments.base import ProviderError
+from app.services.registrations import expire_stale_holds, live_seats_taken
+
+# Shown for every coupon that cannot be used, so guessing learns nothing about which codes exist.
+COUPON_REJECTED = _l("This coupon code cannot be used for this order.")
+
+
+class CheckoutError(Exception):
+    def __init__(self, message, field=None):
+        super().__init__(str(message))
+        self.message = message
+        self.field = field
+
+
+def _lock_order(order):
+    """Lock the order's session row (the order's first lock), then reload the order."""
+    if order.session_id is not None:
+        lock_row(TrainingSession, order.session_id)
+    db.session.refresh(order)
+    return order
+
+
+def is_payable(order, now):
+    """Still waiting for money, and its seat still held."""
+    return order.state == "pending" and (order.expires_at is None or order.expires_at > now)
+
+
+# Coupons --------------------------------------------------------------------------------
+
+
+def apply_coupon(order, code, coupons_active, now=None):
+    """Put a coupon on a pending order, counting one use under a row lock."""
+    now = now or utcnow()
+    _lock_order(order)
+    coupon = find_coupon(order.organization_id, code)
+    if not coupons_active or not is_payable(order, now) or not _coupon_fits(coupon, order, now):
+        db.session.rollback()
+        raise CheckoutError(COUPON_REJECTED, "code")
+    if order.coupon_id == coupon.id:
+        db.session.rollback()
+        return order
+    lock_row(Coupon, coupon.id)
+    taken = db.session.execute(
+        update(Coupon)
+        .where(
+            Coupon.id == coupon.id,
+            (Coupon.max_uses.is_(None)) | (Coupon.used_count < Coupon.max_uses),
+        )
+        .values(used_count=Coupon.used_count + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if taken != 1:
+        db.session.rollback()
+        raise CheckoutError(COUPON_REJECTED, "code")
+    release_coupon(order)
+    _set_totals(order, coupon)
+    db.session.commit()
+    return order
+
+
+def remove_coupon(order, now=None):
+    _lock_order(order)
+    if order.coupon_id is not None and is_payable(order, now or utcnow()):
+        release_coupon(order)
+        _set_totals(order, None)
+    db.session.commit()
+    return order
+
+
+def release_coupon(order):
+    """Give back the order's coupon use (inside the caller's transaction)."""
+    if order.coupon_id is None:
+        return
+    db.session.execute(
+        update(Coupon)
+        .where(Coupon.id == order.coupon_id, Coupon.used_count > 0)
+        .values(used_count=Coupon.used_count - 1)
+        .execution_options(synchronize_session=False)
+    )
+    order.coupon_id = None
+
+
+def _coupon_fits(coupon, order, now):
+    if coupon is None or not coupon.active:
+        return False
+    if coupon.valid_from and now < coupon.valid_from:
+        return False
+    if coupon.valid_until and now > coupon.valid_until:
+        return False
+    if coupon.session_id is not None and coupon.session_id != order.session_id:
+        return False
+    if coupon.kind == "fixed" and coupon.currency != order.currency:
+        return False
+    return coupon.max_uses is None or coupon.used_count < coupon.max_uses
+
+
+def _set_totals(order, coupon):
+    totals = pricing.totals(order.subtotal_minor, coupon)
+    order.coupon_id = coupon.id if coupon else None
+    order.discount_minor = totals.discount_minor
+    order.tax_minor = totals.tax_minor
+    order.total_minor = totals.total_minor
+
+
+# Paying -----------------------------------------------------------------------------------
+
+
+def begin_payment(order, method, shown_total_minor, provider, return_url, cancel_url,
+                  bank_transfer_hold, now=None):
+    """Start paying. Returns the URL to send the buyer to, or None to show the receipt page.
+
+    `shown_total_minor` is the total the page showed: if the order changed since, nothing
+    happens and the buyer sees the new total first.
+    """
+    now = now or utcnow()
+    _lock_order(order)
+    if not is_payable(order, now):
+        db.session.rollback()
+        raise CheckoutError(_l("This order can no longer be paid. Please register again."))
+    if shown_total_minor != order.total_minor:
+        db.session.rollback()
+        raise CheckoutError(_l("The total has changed. Please check it and confirm again."))
+    _cancel_unfinished_payments(order)
+    if order.total_minor == 0:
+        payment = _new_payment(order, "free", "")
+        _mark_paid(order, payment, now)
+        db.session.commit()
+        return None
+    if method == "bank_transfer":
+        _new_payment(order, "bank_transfer", "")
+        order.expires_at = now + bank_transfer_hold
+        if order.registration is not None:
+            order.registration.hold_expires_at = order.expires_at
+        confirmations.queue_bank_transfer_instructions(order)
+        db.session.commit()
+        return None
+    payment = _new_payment(order, "paypal", method)
+    db.session.commit()  # the payment's id is PayPal's idempotency key: it must exist first
+    try:
+        approval_url = provider.start(payment, order, return_url, cancel_url)
+    except ProviderError as error:
+        payment.state = "failed"
+        _log_event(payment, {"error": str(error)})
+        db.session.commit()
+        raise CheckoutError(
+            _l("The payment service did not answer. Nothing was charged; please try again.")
+        ) from error
+    _log_event(payment, {"started": payment.provider_order_id})
+    db.session.commit()
+    return approval_url
+
+
+def _new_payment(order, provider, method):
+    payment = Payment(
+        order=order, provider=provider, method=method, amount_minor=order.total_minor,
+        currency=order.currency, state="created",
+    )
+    db.session.add(payment)
+    return payment
+
+
+def _cancel_unfinished_payments(order):
+    for payment in order.payments:
+        if payment.state == "created":
+            payment.state = "canceled"
+
+
+def _log_event(payment, event):
+    payment.events = (payment.events or "") + json.dumps(event, default=str) + "\n"
+
+
+def complete_provider_payment(payment, provider, now=None):
+    """Capture an approved payment and record it. Returns the payment's new state.
+
+    When the provider fails or does not answer, the payment stays as it was: whether money
+    moved is unknown, so reconcile asks the provider again later.
+    """
+    if payment.state == "captured":
+        return payment.state
+    try:
+        capture = provider.capture(payment)
+    except ProviderError as error:
+        _log_event(payment, {"capture_error": str(error)})
+        db.session.commit()
+        return payment.state
+    return record_capture(payment.id, capture, now)
+
+
+def record_capture(payment_id, capture, now=None):
+    """Record what the provider captured; confirm the order once. Idempotent."""
+    now = now or utcnow()
+    order_id = db.session.scalar(select(Payment.order_id).where(Payment.id == payment_id))
+    order = db.session.get(Order, order_id)
+    _lock_order(order)
+    payment = lock_row(Payment, payment_id)
+    if payment.state == "captured":
+        db.session.rollback()
+        return payment.state
+    _log_event(payment, capture.raw or {"capture": capture.capture_id})
+    if capture.status == "pending":
+        payment.state = "approved"
+    elif capture.status != "completed":
+        payment.state = "failed"
+    else:
+        payment.state = "captured"
+        payment.capture_id = capture.capture_id
+        payment.captured_at = now
+        problem = _capture_problem(payment, order, capture)
+        if problem:
+            order.state = "review"
+            order.review_reason = problem
+        else:
+            _mark_paid(order, payment, now)
+    db.session.commit()
+    return payment.state
+
+
+def _capture_problem(payment, order, capture):
+    if capture.custom_id != f"payment-{payment.id}":
+        return f"capture {capture.capture_id} names {capture.custom_id!r}, not payment {payment.id}"
+    if capture.currency != order.currency or capture.amount_minor != order.total_minor:
+        return (
+            f"captured {capture.amount_minor} {capture.currency}, "
+            f"order total is {order.total_minor} {order.currency}"
+        )
+    return None
+
+
+def _mark_paid(order, payment, now):
+    """The money is in: confirm the order and its seat (inside the caller's transaction)."""
+    payment.state = "captured"
+    payment.captured_at = payment.captured_at or now
+    registration = order.registration
+    if registration is not None and registration.state != "held":
+        # The hold ran out and was released before the money arrived: take a seat again if
+        # one is free (this registration is not among the seats counted).
+        session = registration.session
+        if live_seats_taken(session.id, now) >= session.capacity:
+            order.state = "review"
+            order.review_reason = "paid after the seat hold ran out, and the session is full"
+            return
+    order.state = "paid"
+    order.paid_at = now
+    if registration is not None:
+        registration.state = "confirmed"
+        registration.confirmed_at = now
+        registration.hold_expires_at = None
+        confirmations.queue_registration_confirmed(registration)
+
+
+def mark_bank_transfer_paid(order, now=None):
+    """An administrator saw the transfer arrive."""
+    now = now or utcnow()
+    _lock_order(order)
+    payment = next(
+        (p for p in order.payments if p.provider == "bank_transfer" and p.state == "created"), None
+    )
+    if order.state not in ("pending", "expired") or payment is None:
+        db.session.rollback()
+        raise CheckoutError(_l("This order is not waiting for a bank transfer."))
+    lock_row(Payment, payment.id)
+    _mark_paid(order, payment, now)
+    db.session.commit()
+
+
+# Refunds ----------------------------------------------------------------------------------
+
+
+def refund_order(order, amount_minor, provider, by_user=None, reason=""):
+    """Give back part or all of a paid order through the provider that took the money."""
+    _lock_order(order)
+    if order.state not in ("paid", "partially_refunded"):
+        db.session.rollback()
+        raise CheckoutError(_l("Only paid orders can be refunded."))
+    if not 0 < amount_minor <= order.refundable_minor:
+        db.session.rollback()
+        raise CheckoutError(_l("Enter an amount between 0 and what is left to refund."), "amount")
+    payment = next(p for p in order.payments if p.state == "captured")
+    refund = Refund(
+        order=order, payment=payment, amount_minor=amount_minor, state="pending",
+        reason=reason[:300], created_by=by_user,
+    )
+    db.session.add(refund)
+    db.session.commit()  # recorded before the provider is asked, so a crash leaves a trace
+    if payment.provider == "paypal":
+        try:
+            result = provider.refund(payment, amount_minor, refund_key=refund.id)
+        except ProviderError as error:
+            refund.state = "failed"
+            db.session.commit()
+            raise CheckoutError(
+                _l("The payment service refused the refund. Nothing was refunded.")
+            ) from error
+        refund.provider_refund_id = result.refund_id
+        succeeded = result.status in ("completed", "pending")
+    else:  # bank transfers are paid back by hand; the record is what we keep
+        succeeded = True
+    _lock_order(order)
+    refund.state = "succeeded" if succeeded else "failed"
+    if succeeded:
+        order.refunded_minor += amount_minor
+        order.state = "refunded" if order.refundable_minor == 0 else "partially_refunded"
+        if order.state == "refunded" and order.registration is not None:
+            order.registration.state = "refunded"
+            order.registration.canceled_at = utcnow()
+        confirmations.queue_refund_notice(order, amount_minor)
+    db.session.commit()
+    if not succeeded:
+        raise CheckoutError(_l("The payment service refused the refund. Nothing was refunded."))
+    return refund
+
+
+# Reconciliation ---------------------------------------------------------------------------
+
+
+def reconcile(provider_for_order, now=None):
+    """Settle payments nobody finished: ask the provider, capture what was approved,
+    give up on what was abandoned, then let run-out holds go. Returns counts."""
+    now = now or utcnow()
+    counts = {"captured": 0, "abandoned": 0, "unknown": 0, "expired": 0}
+    open_payments = db.session.scalars(
+        select(Payment).where(Payment.state.in_(("created", "approved"))).order_by(Payment.id)
+    ).all()
+    for payment in open_payments:
+        outcome = _reconcile_payment(payment, provider_for_order(payment.order), now)
+        counts[outcome] += 1
+    counts["expired"] = expire_stale_holds(now)
+    db.session.commit()
+    return counts
+
+
+def _reconcile_payment(payment, provider, now):
+    order = payment.order
+    hold_over = order.expires_at is not None and order.expires_at <= now
+    if payment.provider == "bank_transfer":
+        if not hold_over:
+            return "unknown"
+        payment.state = "canceled"
+        db.session.commit()
+        return "abandoned"
+    if payment.provider_order_id is None:
+        payment.state = "failed"
+        db.session.commit()
+        return "abandoned"
+    try:
+        status = provider.fetch_status(payment)
+        if status.status == "completed" and status.capture is not None:
+            record_capture(payment.id, status.capture, now)
+            return "captured"
+        if status.status == "approved":
+            state = complete_provider_payment(payment, provider, now)
+            return "captured" if state == "captured" else "unknown"
+    except ProviderError:
+        return "unknown"
+    if status.status == "voided" or (status.status == "created" and hold_over):
+        payment.state = "canceled"
+        db.session.commit()
+        return "abandoned"
+    return "unknown"
+
+
+def payment_for_provider_order(provider_order_id):
+    return db.session.execute(
+        select(Payment).where(Payment.provider_order_id == provider_order_id)
+    ).scalar_one_or_none()

@@ -1,0 +1,93 @@
+"""The emails an order sends its buyer: confirmation (with .ics), bank details, refunds."""
+
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from app.services.calendar import session_ics
+from app.services.mail import queue_mail
+from app.services.order_links import make_order_token
+
+
+def _order_url(order):
+    from app.web import external_url
+
+    token = make_order_token(order, current_app.config["SECRET_KEY"])
+    return external_url("checkout.receipt", token=token)
+
+
+def _session_url(session):
+    from app.web import external_url
+
+    return external_url("scheduling.public_page", slug=session.slug)
+
+
+def session_time(session, locale):
+    """'Tuesday 15 January 2030, 09:00 (Europe/Stockholm)' in the session's own zone."""
+    moment = format_datetime(
+        session.starts_at, "full", tzinfo=ZoneInfo(session.timezone), locale=locale
+    )
+    return f"{moment} ({session.timezone})"
+
+
+def queue_registration_confirmed(registration):
+    session, order = registration.session, registration.order
+    session_url = _session_url(session)
+    ics = session_ics(
+        session, registration.id, session_url, urlsplit(current_app.config["EXTERNAL_URL"]).hostname
+    )
+    queue_mail(
+        registration.email,
+        registration.locale,
+        "registration_confirmed",
+        subject=_l("You are registered: %(title)s", title=session.title),
+        attachments=[("session.ics", "text/calendar", ics)],
+        registration=registration,
+        session=session,
+        order=order,
+        when=session_time(session, registration.locale),
+        session_url=session_url,
+        order_url=_order_url(order),
+    )
+
+
+def queue_bank_transfer_instructions(order):
+    from app.services.commerce import settings_for
+
+    queue_mail(
+        order.buyer_email,
+        order.locale,
+        "bank_transfer_instructions",
+        subject=_l("How to pay order %(code)s", code=order.code),
+        order=order,
+        bank_details=settings_for(order.organization).bank_transfer_details,
+        order_url=_order_url(order),
+    )
+
+
+def queue_refund_notice(order, amount_minor):
+    queue_mail(
+        order.buyer_email,
+        order.locale,
+        "refund_issued",
+        subject=_l("Refund for order %(code)s", code=order.code),
+        order=order,
+        amount_minor=amount_minor,
+        order_url=_order_url(order),
+    )
+
+
+def queue_session_canceled(registration):
+    session = registration.session
+    queue_mail(
+        registration.email,
+        registration.locale,
+        "session_canceled",
+        subject=_l("Canceled: %(title)s", title=session.title),
+        registration=registration,
+        session=session,
+        when=session_time(session, registration.locale),
+    )

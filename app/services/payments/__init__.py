@@ -1,0 +1,16 @@
+"""Payment providers. PayPal is the one that moves money over an API; bank transfers are
+confirmed by an administrator and zero totals need no provider (see services/checkout.py)."""
+
+
+def paypal_provider(settings, config):
+    """The site's PayPal, with its own credentials, falling back to the server's defaults."""
+    from app.services.payments.paypal import PayPalProvider
+    from app.services.payments.paypal_client import PayPalClient
+
+    client = PayPalClient(
+        settings.paypal_base_url or config["PAYPAL_BASE_URL"],
+        settings.paypal_client_id or config["PAYPAL_CLIENT_ID"],
+        settings.paypal_client_secret or config["PAYPAL_CLIENT_SECRET"],
+        timeout=(3.05, config["PAYPAL_READ_TIMEOUT"]),
+    )
+    return PayPalProvider(client, settings.paypal_webhook_id)

@@ -1,0 +1,152 @@
+"""Hosts schedule, edit and cancel training sessions."""
+
+import re
+import secrets
+import unicodedata
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import case, func, select
+
+from app.extensions import db
+from app.models import Order, Registration, TrainingSession
+from app.models.base import utcnow
+from app.services import checkout, confirmations
+from app.services.locks import lock_row
+from app.services.registrations import live_seats_taken
+
+PAID_STATES = ("paid", "partially_refunded", "refunded")
+
+
+class SchedulingError(Exception):
+    def __init__(self, message, field=None):
+        super().__init__(str(message))
+        self.message = message
+        self.field = field
+
+
+def can_schedule(user):
+    return user.role in ("admin", "host")
+
+
+def can_manage(user, session):
+    """The session's host, or an administrator of its organisation."""
+    if session.organization_id != user.organization_id:
+        return False
+    return user.is_admin or session.host_id == user.id
+
+
+def make_slug(title):
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    base = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")[:60] or "session"
+    return f"{base}-{secrets.token_hex(3)}"
+
+
+def local_to_utc(day, time_of_day, zone):
+    return datetime.combine(day, time_of_day, tzinfo=ZoneInfo(zone)).astimezone(ZoneInfo("UTC"))
+
+
+def schedule(host, *, title, description, day, time_of_day, timezone, duration_min, capacity,
+             fee_minor, access_mode, meeting_url, now=None):
+    starts_at = local_to_utc(day, time_of_day, timezone)
+    if starts_at <= (now or utcnow()):
+        raise SchedulingError(_l("Choose a start time in the future."), "day")
+    session = TrainingSession(
+        organization_id=host.organization_id, host=host, slug=make_slug(title), title=title.strip(),
+        description=description.strip(), starts_at=starts_at, timezone=timezone,
+        duration_min=duration_min, capacity=capacity, fee_minor=fee_minor,
+        currency=host.organization.currency, access_mode=access_mode, meeting_url=meeting_url,
+        state="scheduled",
+    )
+    db.session.add(session)
+    db.session.commit()
+    return session
+
+
+def update(session, *, title, description, day, time_of_day, timezone, duration_min, capacity,
+           fee_minor, access_mode, meeting_url, now=None):
+    """Change a session. Orders already made keep the fee they were made with."""
+    now = now or utcnow()
+    session = lock_row(TrainingSession, session.id)
+    if session.state not in ("draft", "scheduled"):
+        db.session.rollback()
+        raise SchedulingError(_l("This session can no longer be changed."))
+    taken = live_seats_taken(session.id, now)
+    if capacity < taken:
+        db.session.rollback()
+        raise SchedulingError(
+            _l("%(taken)d seats are already taken; the capacity cannot be lower.", taken=taken),
+            "capacity",
+        )
+    session.title = title.strip()
+    session.description = description.strip()
+    session.starts_at = local_to_utc(day, time_of_day, timezone)
+    session.timezone = timezone
+    session.duration_min = duration_min
+    session.capacity = capacity
+    session.fee_minor = fee_minor
+    session.access_mode = access_mode
+    session.meeting_url = meeting_url
+    db.session.commit()
+    return session
+
+
+def cancel(session, provider_for_order, by_user):
+    """Cancel the session, its holds and registrations; refund every paid order in full.
+
+    The session is marked canceled first; each refund is its own transaction, so running
+    this again after an interruption carries on with what is left. Returns failed orders.
+    """
+    session = lock_row(TrainingSession, session.id)
+    session.state = "canceled"
+    now = utcnow()
+    for registration in db.session.scalars(
+        select(Registration).where(
+            Registration.session_id == session.id, Registration.state.in_(("held", "confirmed"))
+        )
+    ):
+        if registration.state == "confirmed":
+            confirmations.queue_session_canceled(registration)
+        registration.state = "canceled"
+        registration.canceled_at = now
+        if registration.order.state == "pending":
+            registration.order.state = "canceled"
+            checkout.release_coupon(registration.order)
+    db.session.commit()
+    failed = []
+    for order in db.session.scalars(
+        select(Order).where(
+            Order.session_id == session.id, Order.state.in_(("paid", "partially_refunded"))
+        )
+    ).all():
+        try:
+            checkout.refund_order(
+                order, order.refundable_minor, provider_for_order(order), by_user,
+                reason="session canceled",
+            )
+        except checkout.CheckoutError:
+            failed.append(order)
+    return failed
+
+
+def sessions_with_sales(user):
+    """The sessions a user manages, with seats sold and revenue per session, in one query."""
+    sold = func.count(case((Registration.state == "confirmed", Registration.id)))
+    revenue = func.coalesce(
+        func.sum(
+            case((Order.state.in_(PAID_STATES), Order.total_minor - Order.refunded_minor), else_=0)
+        ),
+        0,
+    )
+    query = (
+        select(TrainingSession, sold, revenue)
+        .outerjoin(Order, Order.session_id == TrainingSession.id)
+        .outerjoin(Registration, Registration.order_id == Order.id)
+        .where(TrainingSession.organization_id == user.organization_id)
+        .group_by(TrainingSession.id)
+        .order_by(TrainingSession.starts_at.desc())
+    )
+    if not user.is_admin:
+        query = query.where(TrainingSession.host_id == user.id)
+    return db.session.execute(query).all()
