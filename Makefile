@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 export FLASK_APP := wsgi.py
 
-.PHONY: run test install install-dev translations extract-messages update-translations vendor
+.PHONY: run test install install-dev translations extract-messages update-translations vendor bench-links
 
 run: install translations
 	$(BIN)/flask db upgrade
@@ -46,3 +46,7 @@ vendor:
 	npm install --no-save --no-audit --no-fund
 	cp node_modules/htmx.org/dist/htmx.min.js app/static/vendor/htmx.min.js
 	cp node_modules/@picocss/pico/css/pico.min.css app/static/vendor/pico.min.css
+
+# Benchmarks print figures next to a bare baseline measured in the same run (see bench/).
+bench-links: install
+	$(BIN)/python bench/link_generation.py 10000

@@ -76,6 +76,10 @@ class Config:
     # process); production runs `flask mail send --loop` instead.
     MAIL_DELIVER_AFTER_REQUEST = _env("MAIL_DELIVER_AFTER_REQUEST", True)
 
+    # The room gate opens this many minutes before a session starts (and closes when it ends).
+    JOIN_OPENS_MINUTES_BEFORE = _env("JOIN_OPENS_MINUTES_BEFORE", 15)
+    RATELIMIT_ROOM_PASSWORD = _env("RATELIMIT_ROOM_PASSWORD", "5 per minute;30 per hour")
+
     # How long a seat stays held for an attendee who chose to pay by bank transfer.
     BANK_TRANSFER_HOLD_DAYS = _env("BANK_TRANSFER_HOLD_DAYS", 5)
 

@@ -61,6 +61,8 @@ def _register_blueprints(app):
     from app.blueprints.admin import bp as admin_bp
     from app.blueprints.auth import bp as auth_bp
     from app.blueprints.checkout import bp as checkout_bp
+    from app.blueprints.invitations import bp as invitations_bp
+    from app.blueprints.join import bp as join_bp
     from app.blueprints.main import bp as main_bp
     from app.blueprints.scheduling import bp as scheduling_bp
     from app.blueprints.webhooks import bp as webhooks_bp
@@ -72,6 +74,8 @@ def _register_blueprints(app):
     app.register_blueprint(scheduling_bp)  # /sessions/… for hosts, /s/<slug> for everyone
     app.register_blueprint(checkout_bp)  # /checkout/<token>/…
     app.register_blueprint(webhooks_bp)  # /webhooks/<provider>/…
+    app.register_blueprint(invitations_bp)  # /sessions/<id>/invitations/…, /invitations/lists/…
+    app.register_blueprint(join_bp)  # /j/<token>, /s/<slug>/join: the room gate
 
 
 def _deliver_mail_after_requests(app):

@@ -28,6 +28,22 @@ def get_in_my_organization_or_404(model, object_id):
     return obj
 
 
+def get_managed_session_or_404(session_id):
+    """A training session the signed-in user may manage: its host, or an admin of its
+    organisation. Other organisations' sessions do not exist (404); colleagues' are 403."""
+    from app.models import TrainingSession
+    from app.services.scheduling import can_manage
+
+    if not current_user.is_authenticated:
+        abort(current_app.login_manager.unauthorized())  # to the sign-in page, then back
+    session = db.session.get(TrainingSession, session_id)
+    if session is None or session.organization_id != current_user.organization_id:
+        abort(404)
+    if not can_manage(current_user, session):
+        abort(403)
+    return session
+
+
 def wants_fragment():
     htmx = request.htmx
     return bool(htmx) and not htmx.boosted and not htmx.history_restore_request

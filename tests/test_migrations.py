@@ -57,7 +57,7 @@ def test_downgrade_one_step_and_upgrade_again(empty_database_url):
     with app.app_context():
         upgrade()
         downgrade(revision="-1")
-        assert "orders" not in table_names()
+        assert schema_differences() != []  # one revision behind the models
         assert "users" in table_names()
 
         upgrade()

@@ -12,14 +12,18 @@ from app.models.commerce import (
     Registration,
 )
 from app.models.outbox import OutboxMessage
+from app.models.rooms import Attendance, Invitation, InvitationCampaign, Subscriber, SubscriberList
 from app.models.training import TrainingSession
 
 __all__ = [
     "ROLES",
+    "Attendance",
     "Base",
     "CommerceSettings",
     "Coupon",
     "Department",
+    "Invitation",
+    "InvitationCampaign",
     "Order",
     "OrderLine",
     "Organization",
@@ -27,6 +31,8 @@ __all__ = [
     "Payment",
     "Refund",
     "Registration",
+    "Subscriber",
+    "SubscriberList",
     "TrainingSession",
     "User",
 ]

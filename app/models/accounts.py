@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, UTCDateTime, utcnow
@@ -23,6 +23,10 @@ class Organization(Base):
     locale: Mapped[str] = mapped_column(String(8), default="en", server_default="en")  # default for its pages and mail
     timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     currency: Mapped[str] = mapped_column(String(3), default="EUR", server_default="EUR")  # ISO 4217
+    # How invitation emails are signed and whom they come from ("" = the server's sender).
+    sender_name: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    sender_email: Mapped[str] = mapped_column(String(254), default="", server_default="")
+    signature: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     users: Mapped[list["User"]] = relationship(back_populates="organization")

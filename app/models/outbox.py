@@ -19,6 +19,7 @@ class OutboxMessage(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     recipient: Mapped[str] = mapped_column(String(254))
+    sender: Mapped[str | None] = mapped_column(String(300))  # None: the server's default sender
     locale: Mapped[str] = mapped_column(String(8))  # the recipient's, used to render it
     template: Mapped[str] = mapped_column(String(80))  # emails/<template>.txt|.html
     subject: Mapped[str] = mapped_column(String(300))

@@ -45,6 +45,7 @@ class TrainingSession(Base):
         String(20), default="registration", server_default="registration"
     )
     meeting_url: Mapped[str] = mapped_column(String(500), default="", server_default="")  # the live room
+    room_password_hash: Mapped[str | None] = mapped_column(String(255))  # for access_mode password
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     organization: Mapped[Organization] = relationship()

@@ -251,11 +251,20 @@ def remove_department(organization, department):
     db.session.commit()
 
 
-def update_organization(organization, name, locale, timezone, currency):
+def update_organization(organization, name, locale, timezone, currency, *,
+                        sender_name=None, sender_email=None, signature=None):
+    """Save the site's settings; the sender settings (used by invitation emails) change only
+    when given: sender_name, sender_email ("" = the server's address) and signature."""
     organization.name = name.strip()
     organization.locale = locale
     organization.timezone = timezone
     organization.currency = currency
+    if sender_name is not None:
+        organization.sender_name = " ".join(sender_name.split())
+    if sender_email is not None:
+        organization.sender_email = sender_email.strip().lower()
+    if signature is not None:
+        organization.signature = signature.replace("\r\n", "\n").strip()
     db.session.commit()
 
 

@@ -15,6 +15,7 @@ from app.models import Coupon, Order, Payment, Refund, TrainingSession
 from app.models.base import utcnow
 from app.services import confirmations, pricing
 from app.services.coupons import find_coupon
+from app.services.invitations import revoke_for_registration
 from app.services.locks import lock_row
 from app.services.payments.base import ProviderError
 from app.services.registrations import expire_stale_holds, live_seats_taken
@@ -321,6 +322,7 @@ def refund_order(order, amount_minor, provider, by_user=None, reason=""):
         if order.state == "refunded" and order.registration is not None:
             order.registration.state = "refunded"
             order.registration.canceled_at = utcnow()
+            revoke_for_registration(order.registration)
         confirmations.queue_refund_notice(order, amount_minor)
     db.session.commit()
     if not succeeded:

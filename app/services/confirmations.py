@@ -7,6 +7,7 @@ from babel.dates import format_datetime
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
+from app.models.base import utcnow
 from app.services.calendar import session_ics
 from app.services.mail import queue_mail
 from app.services.order_links import make_order_token
@@ -34,8 +35,15 @@ def session_time(session, locale):
 
 
 def queue_registration_confirmed(registration):
+    """The confirmation carries the attendee's personal link into the room, made now: its
+    token exists only in this email."""
+    from app.services.invitations import new_invitation
+    from app.web import external_url
+
     session, order = registration.session, registration.order
     session_url = _session_url(session)
+    invitation, token = new_invitation(session, registration.name, registration.email, registration)
+    invitation.sent_at = utcnow()
     ics = session_ics(
         session, registration.id, session_url, urlsplit(current_app.config["EXTERNAL_URL"]).hostname
     )
@@ -51,6 +59,8 @@ def queue_registration_confirmed(registration):
         when=session_time(session, registration.locale),
         session_url=session_url,
         order_url=_order_url(order),
+        join_url=external_url("join.personal_link", token=token),
+        join_opens_minutes=current_app.config["JOIN_OPENS_MINUTES_BEFORE"],
     )
 
 

@@ -24,15 +24,17 @@ from app.models.base import utcnow
 MAX_BACKOFF = timedelta(hours=6)
 
 
-def queue_mail(recipient, locale, template, subject, attachments=(), **context):
+def queue_mail(recipient, locale, template, subject, attachments=(), sender=None, **context):
     """Render emails/<template>.txt and .html in the recipient's locale and queue them.
 
     `subject` is a lazy string, so it is translated here, in the recipient's language.
     `attachments` are (filename, content_type, text) triples, e.g. an .ics invitation.
+    `sender` overrides the server's From address (an organisation's own sender).
     """
     with force_locale(locale):
         message = OutboxMessage(
             recipient=recipient,
+            sender=sender,
             locale=locale,
             template=template,
             subject=str(subject),
@@ -87,11 +89,10 @@ def deliver_due(transport, sender, max_attempts, limit=50, now=None):
 def to_email(message, sender):
     email = EmailMessage()
     email["Subject"] = message.subject
-    email["From"] = sender
+    email["From"] = message.sender or sender
     email["To"] = message.recipient
     email["Date"] = rfc2822_date(message.created_at)
     email["Message-ID"] = make_msgid(idstring=f"outbox-{message.id}", domain="lectern.localhost")
-    email["Content-Language"] = message.locale
     email.set_content(message.body_text)
     email.add_alternative(message.body_html, subtype="html")
     for attachment in json.loads(message.attachments or "[]"):
@@ -100,6 +101,7 @@ def to_email(message, sender):
             attachment["content"].encode(), maintype=maintype, subtype=subtype,
             filename=attachment["filename"],
         )
+    email["Content-Language"] = message.locale  # last: set_content would have dropped it
     return email
 
 

@@ -13,6 +13,7 @@ from app.extensions import db
 from app.models import Order, Registration, TrainingSession
 from app.models.base import utcnow
 from app.services import checkout, confirmations
+from app.services.invitations import revoke_for_registration
 from app.services.locks import lock_row
 from app.services.registrations import live_seats_taken
 
@@ -110,6 +111,7 @@ def cancel(session, provider_for_order, by_user):
             confirmations.queue_session_canceled(registration)
         registration.state = "canceled"
         registration.canceled_at = now
+        revoke_for_registration(registration)
         if registration.order.state == "pending":
             registration.order.state = "canceled"
             checkout.release_coupon(registration.order)

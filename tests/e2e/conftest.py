@@ -60,7 +60,13 @@ def live_server(tmp_path):
 
 
 @pytest.fixture
-def page(browser, live_server):
+def expected_console_errors():
+    """Console errors a test causes on purpose (substrings), e.g. a deliberate 404 page."""
+    return []
+
+
+@pytest.fixture
+def page(browser, live_server, expected_console_errors):
     context = browser.new_context(locale="en-GB", timezone_id="Europe/Stockholm")
     page = context.new_page()
     errors = []
@@ -69,7 +75,8 @@ def page(browser, live_server):
         # A form with errors answers 422 on purpose, and Chromium logs every 4xx as an error;
         # pages of other sites (the fake PayPal) are not ours to judge.
         ours = message.location.get("url", "").startswith(live_server.url)
-        if message.type == "error" and ours and "status of 422" not in message.text:
+        expected = ["status of 422", *expected_console_errors]
+        if message.type == "error" and ours and not any(e in message.text for e in expected):
             errors.append(message.text)
 
     page.on("console", record)

@@ -117,3 +117,12 @@ def test_flask_mail_send_delivers_the_queue_over_smtp(app, smtp):
     assert result.exit_code == 0, result.output
     assert "sent 2 message(s)" in result.output
     assert len(smtp.messages) == 2
+
+
+def test_delivered_mail_says_which_language_it_is_in(app, smtp):
+    queue_reset_mail(factories.make_user(), locale="ru")
+    db.session.commit()
+
+    mail.deliver_due(smtp_transport(smtp), "x@example.com", 3)
+
+    assert smtp.messages[0]["Content-Language"] == "ru"

@@ -1,5 +1,5 @@
 from flask_babel import lazy_gettext as _l
-from wtforms import EmailField, SelectChoice, SelectField, StringField
+from wtforms import EmailField, SelectChoice, SelectField, StringField, TextAreaField, validators
 
 from app.forms import (
     LecternForm,
@@ -51,6 +51,21 @@ class OrganizationForm(LecternForm):
     locale = SelectField(_l("Default language"))
     timezone = SelectField(_l("Time zone"))
     currency = SelectField(_l("Currency"))
+    # Whom invitation emails come from, and how they are signed.
+    sender_name = StringField(
+        _l("Sender name"), [length(120), validators.Regexp(
+            r"^[^<>\"\r\n]*$", message=_l("Leave out the characters < > and \"."))],
+        description=_l("The name invitation emails come from, e.g. your organisation's name."),
+    )
+    sender_email = EmailField(
+        _l("Sender email address"),
+        [validators.Optional(), email_address(), length(254)],
+        description=_l("Invitation emails are sent from this address; your mail server must be allowed to send for it. Leave empty to use the server's address."),
+    )
+    signature = TextAreaField(
+        _l("Signature"), [length(2000)],
+        description=_l("Added at the end of every invitation email."),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

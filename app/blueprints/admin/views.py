@@ -155,7 +155,9 @@ def organization():
     form = OrganizationForm(obj=organization)
     if form.validate_on_submit():
         accounts.update_organization(
-            organization, form.name.data, form.locale.data, form.timezone.data, form.currency.data
+            organization, form.name.data, form.locale.data, form.timezone.data, form.currency.data,
+            sender_name=form.sender_name.data or "", sender_email=form.sender_email.data or "",
+            signature=form.signature.data or "",
         )
         flash(_l("The organisation's settings have been saved."), "success")
         return redirect(url_for("admin.organization"))

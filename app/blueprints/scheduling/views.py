@@ -24,16 +24,7 @@ from app.services.money import AmountError, amount_error_message, parse_major_am
 from app.services.order_links import make_order_token
 from app.services.payments import paypal_provider
 from app.services.reports import ORDER_STATE_LABELS
-from app.web import form_status, render
-
-
-def _managed_session_or_404(session_id):
-    session = db.session.get(TrainingSession, session_id)
-    if session is None or session.organization_id != current_user.organization_id:
-        abort(404)
-    if not scheduling.can_manage(current_user, session):
-        abort(403)
-    return session
+from app.web import form_status, get_managed_session_or_404, render
 
 
 def _require_scheduler():
@@ -96,7 +87,7 @@ def new_session():
 @bp.route("/sessions/<int:session_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_session(session_id):
-    session = _managed_session_or_404(session_id)
+    session = get_managed_session_or_404(session_id)
     fee_enabled = _settings().fee_based_active
     form = SessionForm(fee_enabled=fee_enabled, obj=session)
     if not form.is_submitted():
@@ -125,7 +116,7 @@ def edit_session(session_id):
 @bp.route("/sessions/<int:session_id>/cancel", methods=["POST"])
 @login_required
 def cancel_session(session_id):
-    session = _managed_session_or_404(session_id)
+    session = get_managed_session_or_404(session_id)
     form = CancelSessionForm()
     if session.state == "canceled":
         return redirect(url_for("scheduling.my_sessions"))
@@ -144,7 +135,7 @@ def cancel_session(session_id):
 @bp.route("/sessions/<int:session_id>/orders")
 @login_required
 def session_orders(session_id):
-    session = _managed_session_or_404(session_id)
+    session = get_managed_session_or_404(session_id)
     orders = db.session.scalars(
         select(Order).where(Order.session_id == session.id).order_by(Order.created_at.desc())
     ).all()
@@ -155,7 +146,7 @@ def session_orders(session_id):
 @bp.route("/sessions/<int:session_id>/orders/<int:order_id>/refund", methods=["POST"])
 @login_required
 def refund(session_id, order_id):
-    session = _managed_session_or_404(session_id)
+    session = get_managed_session_or_404(session_id)
     order = db.session.get(Order, order_id)
     if order is None or order.session_id != session.id:
         abort(404)
@@ -179,7 +170,7 @@ def refund(session_id, order_id):
 @bp.route("/sessions/<int:session_id>/orders/<int:order_id>/mark-paid", methods=["POST"])
 @login_required
 def mark_paid(session_id, order_id):
-    session = _managed_session_or_404(session_id)
+    session = get_managed_session_or_404(session_id)
     order = db.session.get(Order, order_id)
     if order is None or order.session_id != session.id or not current_user.is_admin:
         abort(404)

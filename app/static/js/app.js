@@ -16,6 +16,32 @@
     });
   });
 
+  // A room that opens later: show how long to wait, in the page's language.
+  document.addEventListener("DOMContentLoaded", function () {
+    var countdown = document.querySelector(".countdown[data-opens-at]");
+    if (!countdown || !window.Intl || !Intl.RelativeTimeFormat) { return; }
+    var opensAt = new Date(countdown.dataset.opensAt);
+    var words = new Intl.RelativeTimeFormat(document.documentElement.lang, { numeric: "auto" });
+    function tick() {
+      var seconds = Math.max(0, Math.round((opensAt - new Date()) / 1000));
+      countdown.textContent = seconds > 90 ? words.format(Math.ceil(seconds / 60), "minute")
+                                           : words.format(seconds, "second");
+      if (seconds === 0) { window.location.reload(); }
+    }
+    tick();
+    window.setInterval(tick, 1000);
+  });
+
+  // "Copy" buttons copy the text of the element their data-copy names.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("button[data-copy]");
+    if (!button || !navigator.clipboard) { return; }
+    var source = document.getElementById(button.dataset.copy);
+    navigator.clipboard.writeText(source.value || source.textContent).then(function () {
+      button.textContent = button.dataset.copied;
+    });
+  });
+
   document.addEventListener("htmx:afterSettle", function (event) {
     // After a form comes back with errors (422), put the focus on the first wrong field.
     if (event.detail.xhr && event.detail.xhr.status === 422) {
