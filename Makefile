@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 export FLASK_APP := wsgi.py
 
-.PHONY: run test install install-dev translations extract-messages update-translations vendor bench-links
+.PHONY: run test install install-dev translations extract-messages update-translations vendor bench-links bench-estimate
 
 run: install translations
 	$(BIN)/flask db upgrade
@@ -50,3 +50,6 @@ vendor:
 # Benchmarks print figures next to a bare baseline measured in the same run (see bench/).
 bench-links: install
 	$(BIN)/python bench/link_generation.py 10000
+
+bench-estimate: install-dev translations
+	$(BIN)/python bench/estimate_endpoint.py 10 16

@@ -61,6 +61,7 @@ def _register_blueprints(app):
     from app.blueprints.admin import bp as admin_bp
     from app.blueprints.auth import bp as auth_bp
     from app.blueprints.checkout import bp as checkout_bp
+    from app.blueprints.cost import bp as cost_bp
     from app.blueprints.invitations import bp as invitations_bp
     from app.blueprints.join import bp as join_bp
     from app.blueprints.main import bp as main_bp
@@ -76,6 +77,7 @@ def _register_blueprints(app):
     app.register_blueprint(webhooks_bp)  # /webhooks/<provider>/…
     app.register_blueprint(invitations_bp)  # /sessions/<id>/invitations/…, /invitations/lists/…
     app.register_blueprint(join_bp)  # /j/<token>, /s/<slug>/join: the room gate
+    app.register_blueprint(cost_bp)  # /sessions/<id>/cost: the Estimated session cost (pay-per-use)
 
 
 def _deliver_mail_after_requests(app):

@@ -8,7 +8,7 @@ from flask_babel import format_date, format_time, get_locale, get_timezone
 from flask_login import current_user
 
 from app.extensions import babel
-from app.services.money import format_money, to_major
+from app.services.money import format_money, format_money_exact, to_major
 
 LANGUAGE_NAMES = {
     "en": "English",
@@ -23,6 +23,9 @@ LANGUAGE_NAMES = {
 def init_app(app):
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     app.jinja_env.filters["money"] = lambda minor, currency: format_money(
+        minor, currency, str(get_locale())
+    )
+    app.jinja_env.filters["money_exact"] = lambda minor, currency: format_money_exact(
         minor, currency, str(get_locale())
     )
     app.jinja_env.filters["money_plain"] = lambda minor, currency: str(to_major(minor, currency))

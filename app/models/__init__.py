@@ -12,6 +12,7 @@ from app.models.commerce import (
     Registration,
 )
 from app.models.outbox import OutboxMessage
+from app.models.pay_per_use import SessionCost, UsageCorrection
 from app.models.rooms import Attendance, Invitation, InvitationCampaign, Subscriber, SubscriberList
 from app.models.training import TrainingSession
 
@@ -31,8 +32,10 @@ __all__ = [
     "Payment",
     "Refund",
     "Registration",
+    "SessionCost",
     "Subscriber",
     "SubscriberList",
     "TrainingSession",
+    "UsageCorrection",
     "User",
 ]

@@ -7,6 +7,7 @@ Money is always an int of minor units plus an ISO 4217 code. States (see service
 """
 
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import (
     Boolean,
@@ -14,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -49,6 +51,16 @@ class CommerceSettings(Base):
     paypal_webhook_id: Mapped[str] = mapped_column(String(100), default="", server_default="")
     bank_transfer_details: Mapped[str] = mapped_column(Text, default="", server_default="")  # IBAN, BIC …
     hold_minutes: Mapped[int] = mapped_column(Integer, default=15, server_default="15")  # seat hold
+    # Pay-per-use rates in minor units per minute (fractions allowed: 0.35 = a third of a cent).
+    person_minute_rate: Mapped[Decimal] = mapped_column(
+        Numeric(12, 4), default=Decimal(0), server_default="0"
+    )
+    teleconference_minute_rate: Mapped[Decimal] = mapped_column(
+        Numeric(12, 4), default=Decimal(0), server_default="0"
+    )
+    minimum_charge_minor: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # What happens when a session used less than its host paid: "refund" or "credit".
+    settlement_mode: Mapped[str] = mapped_column(String(10), default="refund", server_default="refund")
 
     organization: Mapped[Organization] = relationship()
 

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from app.extensions import db
 from app.models import Coupon, Order, Payment, Refund, TrainingSession
 from app.models.base import utcnow
-from app.services import confirmations, pricing
+from app.services import confirmations, pricing, session_costs
 from app.services.coupons import find_coupon
 from app.services.invitations import revoke_for_registration
 from app.services.locks import lock_row
@@ -260,6 +260,8 @@ def _mark_paid(order, payment, now):
             return
     order.state = "paid"
     order.paid_at = now
+    if order.purpose == "pay_per_use":
+        session_costs.mark_order_paid(order, now)
     if registration is not None:
         registration.state = "confirmed"
         registration.confirmed_at = now

@@ -1,12 +1,15 @@
 """A site's e-commerce settings: off unless its administrator switches them on."""
 
+from decimal import Decimal
+
 from app.extensions import db
 from app.models import CommerceSettings
 
 EDITABLE = (
     "enabled", "fee_based", "pay_per_use", "coupons", "paypal_enabled", "bank_transfer_enabled",
     "paypal_base_url", "paypal_client_id", "paypal_client_secret", "paypal_webhook_id",
-    "bank_transfer_details", "hold_minutes",
+    "bank_transfer_details", "hold_minutes", "person_minute_rate", "teleconference_minute_rate",
+    "minimum_charge_minor", "settlement_mode",
 )
 
 
@@ -18,7 +21,8 @@ def settings_for(organization):
             organization_id=organization.id, enabled=False, fee_based=False, pay_per_use=False,
             coupons=False, paypal_enabled=False, bank_transfer_enabled=False, paypal_base_url="",
             paypal_client_id="", paypal_client_secret="", paypal_webhook_id="",
-            bank_transfer_details="", hold_minutes=15,
+            bank_transfer_details="", hold_minutes=15, person_minute_rate=Decimal(0),
+            teleconference_minute_rate=Decimal(0), minimum_charge_minor=0, settlement_mode="refund",
         )
     return settings
 

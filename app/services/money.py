@@ -15,6 +15,13 @@ def format_money(minor, currency, locale):
     return format_currency(to_major(minor, currency), currency, locale=locale)
 
 
+def format_money_exact(minor, currency, locale):
+    """Like format_money, but keeps fractions of a minor unit (per-minute rates, line costs)."""
+    return format_currency(
+        to_major(minor, currency), currency, locale=locale, decimal_quantization=False
+    )
+
+
 # Currencies a site may price in: ones PayPal accepts that are common for our users' countries.
 SITE_CURRENCIES = ("EUR", "SEK", "USD", "GBP", "CHF", "NOK", "DKK", "PLN", "CZK", "JPY")
 

@@ -11,6 +11,7 @@ from app.services.accounts import normalize_email
 
 # Why the gate says no (the view turns each into a translated page).
 NOT_YET, CLOSED, CANCELED, NOT_PAID, NO_ROOM = "not_yet", "closed", "canceled", "not_paid", "no_room"
+AWAITING_HOST_PAYMENT = "awaiting_payment"
 
 
 def window(session, opens_minutes_before):
@@ -21,6 +22,8 @@ def timing_refusal(session, opens_minutes_before, now):
     """None while the room is open, else why not."""
     if session.state == "canceled":
         return CANCELED
+    if session.state in ("draft", "awaiting_payment"):
+        return AWAITING_HOST_PAYMENT
     opens, closes = window(session, opens_minutes_before)
     if now < opens:
         return NOT_YET

@@ -49,7 +49,8 @@ def local_to_utc(day, time_of_day, zone):
 
 
 def schedule(host, *, title, description, day, time_of_day, timezone, duration_min, capacity,
-             fee_minor, access_mode, meeting_url, now=None):
+             fee_minor, access_mode, meeting_url, awaiting_payment=False, now=None):
+    """A new session: scheduled, or (pay-per-use) awaiting its host's payment."""
     starts_at = local_to_utc(day, time_of_day, timezone)
     if starts_at <= (now or utcnow()):
         raise SchedulingError(_l("Choose a start time in the future."), "day")
@@ -58,7 +59,7 @@ def schedule(host, *, title, description, day, time_of_day, timezone, duration_m
         description=description.strip(), starts_at=starts_at, timezone=timezone,
         duration_min=duration_min, capacity=capacity, fee_minor=fee_minor,
         currency=host.organization.currency, access_mode=access_mode, meeting_url=meeting_url,
-        state="scheduled",
+        state="awaiting_payment" if awaiting_payment else "scheduled",
     )
     db.session.add(session)
     db.session.commit()
@@ -70,7 +71,7 @@ def update(session, *, title, description, day, time_of_day, timezone, duration_
     """Change a session. Orders already made keep the fee they were made with."""
     now = now or utcnow()
     session = lock_row(TrainingSession, session.id)
-    if session.state not in ("draft", "scheduled"):
+    if session.state not in ("draft", "awaiting_payment", "scheduled"):
         db.session.rollback()
         raise SchedulingError(_l("This session can no longer be changed."))
     taken = live_seats_taken(session.id, now)

@@ -17,6 +17,8 @@ GOOD = {
     "paypal_base_url": "https://api-m.sandbox.paypal.com", "paypal_webhook_id": "WH-1",
     "bank_transfer_details": "Lectern AB\nIBAN SE45 5000 0000 0583 9825 7466\nBIC ESSESESS",
     "hold_minutes": "30",
+    "person_minute_rate": "0.35", "teleconference_minute_rate": "1.5",
+    "minimum_charge_minor": "0", "settlement_mode": "refund",
 }
 
 
@@ -66,7 +68,9 @@ def test_admin_saves_the_ecommerce_settings(csrf_client, admin):
 def test_unticked_switches_are_saved_as_off(csrf_client, admin):
     switch_on(admin.organization, fee_based=True, coupons=True)
 
-    response = csrf_client.post("/admin/commerce", {"hold_minutes": "15"})
+    response = csrf_client.post("/admin/commerce", {"hold_minutes": "15", "person_minute_rate": "0",
+                                                    "teleconference_minute_rate": "0",
+                                                    "minimum_charge_minor": "0", "settlement_mode": "refund"})
 
     assert response.status_code == 302
     settings = stored(admin.organization)
@@ -166,3 +170,22 @@ def test_the_admin_menu_shows_coupons_and_reports_only_when_switched_on(csrf_cli
     assert 'href="/admin/coupons"' not in before and 'href="/admin/orders"' not in before
     assert 'href="/admin/coupons"' in after
     assert 'href="/admin/orders"' in after and 'href="/admin/revenue"' in after
+
+
+def test_pay_per_use_rates_keep_fractions_of_a_minor_unit(csrf_client, admin):
+    from decimal import Decimal
+
+    csrf_client.post("/admin/commerce", dict(GOOD, pay_per_use="y", person_minute_rate="0.3525",
+                                             minimum_charge_minor="500"))
+
+    saved = stored(admin.organization)
+    assert (saved.person_minute_rate, saved.teleconference_minute_rate) == (Decimal("0.3525"), Decimal("1.5"))
+    assert saved.minimum_charge_minor == 500 and saved.pay_per_use
+
+
+def test_a_negative_rate_is_refused_and_nothing_is_saved(csrf_client, admin):
+    response = csrf_client.post("/admin/commerce", dict(GOOD, person_minute_rate="-1"))
+
+    assert response.status_code == 422
+    assert "Enter a rate of zero or more." in response.get_data(as_text=True)
+    assert stored(admin.organization) is None

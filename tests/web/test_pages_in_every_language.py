@@ -70,6 +70,8 @@ COMMERCE_PAGES = [
     ("/sessions/{session_id}/invitations/email", "host", "Email invitations"),
     ("/invitations/lists", "host", "Subscriber lists"),
     ("/j/not-a-real-link", None, "This link does not work"),
+    ("/sessions/{session_id}/cost", "host", "Estimated session cost"),
+    ("/admin/spend", "admin", "Pay-per-use spend"),
 ]
 
 
@@ -81,7 +83,7 @@ def test_commerce_page_speaks_the_chosen_language(app, csrf_client, path, role, 
 
     host = factories.make_user(role="host")
     commerce.update_settings(host.organization, enabled=True, fee_based=True, coupons=True,
-                             bank_transfer_enabled=True, bank_transfer_details="IBAN")
+                             pay_per_use=True, bank_transfer_enabled=True, bank_transfer_details="IBAN")
     session = factories.make_session(host=host, fee_minor=49000, currency="SEK")
     order = registrations.register(session, "Ana", "ana@example.com", "en", 15)
     if role == "host":

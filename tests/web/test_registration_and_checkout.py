@@ -158,6 +158,7 @@ def test_a_changed_total_is_refused_and_the_page_shows_the_new_one(csrf_client, 
 
     assert response.status_code == 422
     assert "The total has changed." in response.get_data(as_text=True)
+    assert shown_total(response.get_data(as_text=True)) == "49000"  # the new total, to confirm
     order = db.session.query(Order).one()
     assert order.payments == [] and order.state == "pending"
 

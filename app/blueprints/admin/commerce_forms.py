@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     DateField,
+    DecimalField,
     IntegerField,
     PasswordField,
     SelectChoice,
@@ -107,6 +108,27 @@ class CommerceSettingsForm(LecternForm):
         render_kw={"inputmode": "numeric"},
     )
 
+    person_minute_rate = DecimalField(
+        _l("Rate per person-minute (minor units)"),
+        [required(), validators.NumberRange(min=0, max=100000, message=_l("Enter a rate of zero or more."))],
+        places=4,
+        description=_l("In hundredths of the currency: 0.35 means 0.35 cents (or öre) a minute."),
+    )
+    teleconference_minute_rate = DecimalField(
+        _l("Rate per teleconference minute (minor units)"),
+        [required(), validators.NumberRange(min=0, max=100000, message=_l("Enter a rate of zero or more."))],
+        places=4,
+    )
+    minimum_charge_minor = IntegerField(
+        _l("Minimum charge per session (minor units)"),
+        [required(), number_range(0, 10_000_000, _l("Enter a whole number from %(min)d to %(max)d."))],
+    )
+    settlement_mode = SelectField(
+        _l("When a session uses less than was paid"),
+        choices=[SelectChoice("refund", _l("Refund the difference")),
+                 SelectChoice("credit", _l("Keep it as a credit for the host"))],
+    )
+
     def __init__(self, *args, has_secret=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.has_secret = has_secret
@@ -134,7 +156,8 @@ class CommerceSettingsForm(LecternForm):
         names = (
             "enabled", "fee_based", "pay_per_use", "coupons", "paypal_enabled",
             "bank_transfer_enabled", "paypal_client_id", "paypal_base_url", "paypal_webhook_id",
-            "bank_transfer_details", "hold_minutes",
+            "bank_transfer_details", "hold_minutes", "person_minute_rate",
+            "teleconference_minute_rate", "minimum_charge_minor", "settlement_mode",
         )
         values = {name: getattr(self, name).data for name in names}
         if self.paypal_secret.data:

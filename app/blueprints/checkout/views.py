@@ -49,6 +49,7 @@ def _render_payment(token, order, coupon_form=None, payment_form=None, status=20
         _allow_paypal_pages(settings)
     payment_form = payment_form or PaymentForm(_methods(order, settings))
     payment_form.shown_total.data = order.total_minor
+    payment_form.shown_total.raw_data = []  # else WTForms echoes the stale total that was posted
     return render(
         "checkout/payment.html", "checkout/_summary.html", status=status, token=token, order=order,
         settings=settings, coupon_form=coupon_form or CouponForm(formdata=None),

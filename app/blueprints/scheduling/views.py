@@ -18,7 +18,7 @@ from app.blueprints.scheduling.forms import (
 from app.extensions import db
 from app.models import Order, TrainingSession
 from app.models.base import utcnow
-from app.services import checkout, commerce, registrations, scheduling
+from app.services import checkout, commerce, registrations, scheduling, session_costs
 from app.services.locks import Busy
 from app.services.money import AmountError, amount_error_message, parse_major_amount, to_major
 from app.services.order_links import make_order_token
@@ -61,7 +61,8 @@ def _session_values(form, currency):
 @login_required
 def my_sessions():
     _require_scheduler()
-    return render("scheduling/list.html", rows=scheduling.sessions_with_sales(current_user))
+    return render("scheduling/list.html", rows=scheduling.sessions_with_sales(current_user),
+                  pay_per_use=session_costs.needs_payment(_settings()))
 
 
 @bp.route("/sessions/new", methods=["GET", "POST"])
@@ -73,11 +74,14 @@ def new_session():
     if form.validate_on_submit():
         values = _session_values(form, current_user.organization.currency)
         if values is not None:
+            pay_first = session_costs.needs_payment(_settings())
             try:
-                session = scheduling.schedule(current_user, **values)
+                session = scheduling.schedule(current_user, awaiting_payment=pay_first, **values)
             except scheduling.SchedulingError as error:
                 getattr(form, error.field).errors.append(error.message)
             else:
+                if pay_first:  # pay-per-use: the Estimated session cost page comes first
+                    return redirect(url_for("cost.estimate", session_id=session.id))
                 flash(_l("The session has been scheduled."), "success")
                 return redirect(url_for("scheduling.public_page", slug=session.slug))
     return render("scheduling/edit.html", form=form, session=None, status=form_status(form),
@@ -107,6 +111,8 @@ def edit_session(session_id):
                     error.message
                 )
             else:
+                if session_costs.needs_payment(_settings()):  # the estimate may have changed
+                    return redirect(url_for("cost.estimate", session_id=session.id))
                 flash(_l("The session has been saved."), "success")
                 return redirect(url_for("scheduling.my_sessions"))
     return render("scheduling/edit.html", form=form, session=session, status=form_status(form),
