@@ -7,6 +7,7 @@ webhook and `flask payments reconcile` may all report the same capture: only the
 """
 
 import json
+from datetime import timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
@@ -17,7 +18,7 @@ from app.services import confirmations, pricing, session_costs
 from app.services.coupons import find_coupon
 from app.services.invitations import revoke_for_registration
 from app.services.locks import lock_row
-from app.services.payments.base import ProviderError
+from app.services.payments.base import ProviderError, ProviderTimeout
 from app.services.registrations import expire_stale_holds, live_seats_taken
 
 # Shown for every coupon that cannot be used, so guessing learns nothing about which codes exist.
@@ -288,11 +289,20 @@ def mark_bank_transfer_paid(order, now=None):
 
 
 def refund_order(order, amount_minor, provider, by_user=None, reason=""):
-    """Give back part or all of a paid order through the provider that took the money."""
+    """Give back part or all of a paid order through the provider that took the money.
+
+    The refund is recorded (pending) before the provider is asked, and its id is the
+    provider's idempotency key: if the provider does not answer, the refund stays pending,
+    blocks further refunds of the order, and `reconcile` asks again with the same key, so
+    the money goes back exactly once.
+    """
     _lock_order(order)
     if order.state not in ("paid", "partially_refunded"):
         db.session.rollback()
         raise CheckoutError(_l("Only paid orders can be refunded."))
+    if any(r.state == "pending" for r in order.refunds):
+        db.session.rollback()
+        raise CheckoutError(_l("A refund of this order is still being confirmed. Please try again later."))
     if not 0 < amount_minor <= order.refundable_minor:
         db.session.rollback()
         raise CheckoutError(_l("Enter an amount between 0 and what is left to refund."), "amount")
@@ -302,10 +312,20 @@ def refund_order(order, amount_minor, provider, by_user=None, reason=""):
         reason=reason[:300], created_by=by_user,
     )
     db.session.add(refund)
-    db.session.commit()  # recorded before the provider is asked, so a crash leaves a trace
+    db.session.commit()
+    return _carry_out_refund(refund, provider)
+
+
+def _carry_out_refund(refund, provider):
+    payment, order = refund.payment, refund.order
     if payment.provider == "paypal":
         try:
-            result = provider.refund(payment, amount_minor, refund_key=refund.id)
+            result = provider.refund(payment, refund.amount_minor, refund_key=refund.id)
+        except ProviderTimeout as error:
+            raise CheckoutError(_l(
+                "The payment service did not answer. The refund is recorded and will be "
+                "confirmed automatically; there is nothing more to do."
+            )) from error
         except ProviderError as error:
             refund.state = "failed"
             db.session.commit()
@@ -319,13 +339,13 @@ def refund_order(order, amount_minor, provider, by_user=None, reason=""):
     _lock_order(order)
     refund.state = "succeeded" if succeeded else "failed"
     if succeeded:
-        order.refunded_minor += amount_minor
+        order.refunded_minor += refund.amount_minor
         order.state = "refunded" if order.refundable_minor == 0 else "partially_refunded"
         if order.state == "refunded" and order.registration is not None:
             order.registration.state = "refunded"
             order.registration.canceled_at = utcnow()
             revoke_for_registration(order.registration)
-        confirmations.queue_refund_notice(order, amount_minor)
+        confirmations.queue_refund_notice(order, refund.amount_minor)
     db.session.commit()
     if not succeeded:
         raise CheckoutError(_l("The payment service refused the refund. Nothing was refunded."))
@@ -339,7 +359,7 @@ def reconcile(provider_for_order, now=None):
     """Settle payments nobody finished: ask the provider, capture what was approved,
     give up on what was abandoned, then let run-out holds go. Returns counts."""
     now = now or utcnow()
-    counts = {"captured": 0, "abandoned": 0, "unknown": 0, "expired": 0}
+    counts = {"captured": 0, "abandoned": 0, "unknown": 0, "expired": 0, "refunds": 0}
     open_payments = db.session.scalars(
         select(Payment).where(Payment.state.in_(("created", "approved"))).order_by(Payment.id)
     ).all()
@@ -348,7 +368,23 @@ def reconcile(provider_for_order, now=None):
         counts[outcome] += 1
     counts["expired"] = expire_stale_holds(now)
     db.session.commit()
+    counts["refunds"] = _retry_pending_refunds(provider_for_order, now)
     return counts
+
+
+def _retry_pending_refunds(provider_for_order, now):
+    """Ask again, with the same idempotency key, about refunds the provider did not answer.
+    Refunds younger than a minute may still be in their own request: they are left alone."""
+    done = 0
+    for refund in db.session.scalars(
+        select(Refund).where(Refund.state == "pending", Refund.created_at <= now - timedelta(minutes=1))
+    ).all():
+        try:
+            _carry_out_refund(refund, provider_for_order(refund.order))
+            done += 1
+        except CheckoutError:
+            continue
+    return done
 
 
 def _reconcile_payment(payment, provider, now):

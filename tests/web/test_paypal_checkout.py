@@ -1,6 +1,7 @@
 """Paying through PayPal: real HTTP to a loopback fake PayPal, exactly-once confirmation."""
 
 import re
+from decimal import Decimal
 
 import pytest
 
@@ -225,3 +226,44 @@ def test_an_abandoned_paypal_payment_frees_the_seat_once_reconcile_has_asked(
     db.session.refresh(order)
     assert (order.state, order.registration.state) == ("expired", "expired")
     assert registrations.seats_left(order.session) == order.session.capacity
+
+
+def test_a_refund_paypal_does_not_answer_stays_pending_and_reconcile_makes_it_exactly_once(
+    app, csrf_client, checkout_url, order, paypal
+):
+    from datetime import timedelta
+
+    from app.models import Refund
+    from app.services import checkout
+    from app.services.payments import paypal_provider
+
+    paypal_order = pay_with_paypal(csrf_client, checkout_url)
+    paypal.approve(paypal_order)
+    csrf_client.get(f"{checkout_url}/paypal/return?token={paypal_order}")
+    provider = paypal_provider(commerce.settings_for(order.organization), app.config)
+    app.config["PAYPAL_READ_TIMEOUT"] = 0.5
+    paypal.delay_next("/refund", 2)  # PayPal refunds, but its answer comes too late
+
+    with pytest.raises(checkout.CheckoutError):
+        checkout.refund_order(order, 1000, paypal_provider(commerce.settings_for(order.organization),
+                                                           app.config))
+    db.session.refresh(order)
+    assert (order.refunded_minor, [r.state for r in order.refunds]) == (0, ["pending"])
+    with pytest.raises(checkout.CheckoutError, match="still being confirmed"):
+        checkout.refund_order(order, 500, provider)
+
+    refund = db.session.query(Refund).one()
+    refund.created_at -= timedelta(minutes=2)
+    db.session.commit()
+    app.config["PAYPAL_READ_TIMEOUT"] = 15
+    app.test_cli_runner().invoke(args=["payments", "reconcile"])
+    app.test_cli_runner().invoke(args=["payments", "reconcile"])
+
+    db.session.refresh(order)
+    assert (order.refunded_minor, order.state) == (1000, "partially_refunded")
+    refund_calls = [r for r in paypal.requests_log if r.path.endswith("/refund")]
+    assert len(refund_calls) == 2  # the lost answer, then reconcile asking again
+    assert len({r.headers.get("paypal-request-id") for r in refund_calls}) == 1
+    capture = next(iter(paypal.captures.values()))
+    assert capture["status"] == "PARTIALLY_REFUNDED"
+    assert paypal._refunded[capture["id"]] == Decimal("10.00")  # refunded once at PayPal too
