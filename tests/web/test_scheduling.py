@@ -175,3 +175,20 @@ def test_a_partial_refund_keeps_the_registration(csrf_client, host, outbox):
     assert order.registration.state == "confirmed"
     assert too_much.status_code == 302 and order.refunded_minor == 2500
     assert outbox()[-1].template == "refund_issued"
+
+
+def test_the_host_downloads_the_sessions_orders_as_csv_and_nobody_else_can(csrf_client, host):
+    import csv
+    import io
+
+    fee_based_on(host.organization)
+    session = factories.make_session(host=host, fee_minor=10000, currency="SEK")
+    paid_order(session, "Ana", "ana@example.com")
+    other_host_session = factories.make_session(host=factories.make_user(host.organization, role="host"))
+
+    response = csrf_client.get(f"/sessions/{session.id}/orders.csv")
+
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert response.mimetype == "text/csv"
+    assert [(r["buyer_email"], r["total"], r["state"]) for r in rows] == [("ana@example.com", "100.00", "paid")]
+    assert csrf_client.get(f"/sessions/{other_host_session.id}/orders.csv").status_code == 403

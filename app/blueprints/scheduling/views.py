@@ -2,7 +2,7 @@
 
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, flash, redirect, url_for
+from flask import Response, abort, current_app, flash, redirect, url_for
 from flask_babel import get_locale, get_timezone
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -18,12 +18,11 @@ from app.blueprints.scheduling.forms import (
 from app.extensions import db
 from app.models import Order, TrainingSession
 from app.models.base import utcnow
-from app.services import checkout, commerce, registrations, scheduling, session_costs
+from app.services import checkout, commerce, registrations, reports, scheduling, session_costs
 from app.services.locks import Busy
 from app.services.money import AmountError, amount_error_message, parse_major_amount, to_major
 from app.services.order_links import make_order_token
 from app.services.payments import paypal_provider
-from app.services.reports import ORDER_STATE_LABELS
 from app.web import form_status, get_managed_session_or_404, render
 
 
@@ -146,7 +145,18 @@ def session_orders(session_id):
         select(Order).where(Order.session_id == session.id).order_by(Order.created_at.desc())
     ).all()
     return render("scheduling/orders.html", session=session, orders=orders,
-                  state_labels=ORDER_STATE_LABELS, refund_form=RefundForm())
+                  state_labels=reports.ORDER_STATE_LABELS, refund_form=RefundForm())
+
+
+@bp.route("/sessions/<int:session_id>/orders.csv")
+@login_required
+def session_orders_csv(session_id):
+    """The session's orders as CSV, for its host as much as for administrators."""
+    session = get_managed_session_or_404(session_id)
+    orders = reports.filtered_orders(session.organization, reports.OrderFilter(session_id=session.id))
+    response = Response(reports.orders_csv(orders, session.organization.timezone), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="orders-{session.slug}.csv"'
+    return response
 
 
 @bp.route("/sessions/<int:session_id>/orders/<int:order_id>/refund", methods=["POST"])
