@@ -1,6 +1,7 @@
 """Demo data so that a freshly started portal shows something real."""
 
 from datetime import datetime, time, timedelta, timezone
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -64,6 +65,9 @@ def load(now=None):
         CommerceSettings(
             organization=organization, enabled=True, fee_based=True, coupons=True,
             bank_transfer_enabled=True, hold_minutes=15,
+            # Pay-per-use is off, with rates ready (öre a minute) for an admin to switch it on.
+            person_minute_rate=Decimal("0.35"), teleconference_minute_rate=Decimal("1.5"),
+            settlement_mode="refund", minimum_charge_minor=0,
             bank_transfer_details="Nordic Training Academy AB\nIBAN SE45 5000 0000 0583 9825 7466\nBIC ESSESESS",
         )
     )
