@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Index, Integer, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, UTCDateTime, utcnow
@@ -25,6 +25,9 @@ class OutboxMessage(Base):
     subject: Mapped[str] = mapped_column(String(300))
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)
+    campaign_id: Mapped[int | None] = mapped_column(  # an email invitation campaign's message
+        ForeignKey("invitation_campaigns.id"), index=True
+    )
     # JSON list of {"filename", "content_type", "content"} (text attachments such as .ics)
     attachments: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
     state: Mapped[str] = mapped_column(String(10), default="queued", server_default="queued")

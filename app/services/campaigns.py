@@ -4,10 +4,9 @@ A campaign is sent in one transaction: the campaign row, for a free session a pe
 recipient, and one outbox message per recipient. For a paid session nobody gets a personal link
 (an invitation is never a free pass): {link} is the session's registration page.
 
-Progress comes from the outbox rows: through each invitation's outbox_message_id for a free
-session; for a paid session (no invitation rows) through the campaign's messages, which are
-queued with the campaign's own created_at and the "invitation" template. Nothing is resent by
-itself: `resend_failed` queues a fresh copy only of the messages that failed.
+Progress comes from the campaign's outbox rows (outbox_messages.campaign_id): the newest message
+to each address counts. Nothing is resent by itself: `resend_failed` queues a fresh copy only of
+the messages that failed.
 """
 
 import re
@@ -21,7 +20,7 @@ from flask import current_app, g
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
-from sqlalchemy import exists, func, select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Invitation, InvitationCampaign, OutboxMessage, Subscriber, SubscriberList
@@ -291,7 +290,7 @@ def send_campaign(session, user, recipients, subject, body, password="", now=Non
             signature=organization.signature, signature_html=text_to_html(organization.signature),
             unsubscribe_url=unsubscribe_url(recipient), organization=organization,
         )
-        message.created_at = campaign.created_at  # ties a paid session's messages to the campaign
+        message.campaign_id = campaign.id
         if invitation is not None:
             linked.append((invitation, message))
     db.session.flush()
@@ -302,42 +301,30 @@ def send_campaign(session, user, recipients, subject, body, password="", now=Non
     return campaign
 
 
-def _has_links(campaign):
-    return db.session.scalar(select(exists().where(Invitation.campaign_id == campaign.id)))
-
-
 def _latest_message_ids(campaign):
-    """Without personal links: the newest of the campaign's messages to each address."""
+    """The newest of the campaign's messages to each address (a resend replaces a failure)."""
     return (
         select(func.max(OutboxMessage.id))
-        .where(OutboxMessage.template == TEMPLATE, OutboxMessage.created_at == campaign.created_at)
+        .where(OutboxMessage.campaign_id == campaign.id)
         .group_by(OutboxMessage.recipient)
     )
 
 
 def progress(campaign):
-    if _has_links(campaign):
-        query = (
-            select(OutboxMessage.state, func.count())
-            .join(Invitation, Invitation.outbox_message_id == OutboxMessage.id)
-            .where(Invitation.campaign_id == campaign.id)
-            .group_by(OutboxMessage.state)
-        )
-    else:
-        query = (
-            select(OutboxMessage.state, func.count())
-            .where(OutboxMessage.id.in_(_latest_message_ids(campaign)))
-            .group_by(OutboxMessage.state)
-        )
-    counts = dict(db.session.execute(query).all())
+    counts = dict(db.session.execute(
+        select(OutboxMessage.state, func.count())
+        .where(OutboxMessage.id.in_(_latest_message_ids(campaign)))
+        .group_by(OutboxMessage.state)
+    ).all())
     return Progress(counts.get("queued", 0), counts.get("sent", 0), counts.get("failed", 0))
 
 
-def _copy(message, created_at):
+def _copy(message):
     copy = OutboxMessage(
         recipient=message.recipient, sender=message.sender, locale=message.locale,
         template=message.template, subject=message.subject, body_text=message.body_text,
-        body_html=message.body_html, attachments=message.attachments, created_at=created_at,
+        body_html=message.body_html, attachments=message.attachments,
+        campaign_id=message.campaign_id,
     )
     db.session.add(copy)
     return copy
@@ -351,34 +338,28 @@ def resend_failed(campaign, now=None):
     """
     now = now or utcnow()
     unsubscribed = subscribers.unsubscribed_emails(campaign.session.organization)
+    links = {
+        invitation.outbox_message_id: invitation
+        for invitation in db.session.scalars(
+            select(Invitation).where(Invitation.campaign_id == campaign.id)
+        )
+    }
     count = 0
-    if _has_links(campaign):
-        rows = db.session.execute(
-            select(Invitation, OutboxMessage)
-            .join(OutboxMessage, Invitation.outbox_message_id == OutboxMessage.id)
-            .where(Invitation.campaign_id == campaign.id, OutboxMessage.state == "failed",
-                   Invitation.revoked_at.is_(None))
-            .order_by(Invitation.id)
-        ).all()
-        for invitation, message in rows:
-            if message.recipient in unsubscribed:
-                continue
-            copy = _copy(message, now)
+    failed = db.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.id.in_(_latest_message_ids(campaign)), OutboxMessage.state == "failed")
+        .order_by(OutboxMessage.id)
+    ).all()
+    for message in failed:
+        invitation = links.get(message.id)
+        if message.recipient in unsubscribed or (invitation and invitation.revoked_at):
+            continue
+        copy = _copy(message)
+        if invitation is not None:
             db.session.flush()
             invitation.outbox_message_id = copy.id
             invitation.sent_at = now
-            count += 1
-    else:
-        failed = db.session.scalars(
-            select(OutboxMessage)
-            .where(OutboxMessage.id.in_(_latest_message_ids(campaign)), OutboxMessage.state == "failed")
-            .order_by(OutboxMessage.id)
-        ).all()
-        for message in failed:
-            if message.recipient in unsubscribed:
-                continue
-            _copy(message, campaign.created_at)
-            count += 1
+        count += 1
     db.session.commit()
     if count:
         g.mail_queued = True  # a single-process set-up sends them after the request
