@@ -6,8 +6,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from app.services import checkout, commerce, demo, mail
-from app.services.payments import paypal_provider
+from app.services import checkout, demo, mail
+from app.services.payments import provider_for_order
 
 mail_cli = AppGroup("mail", help="Deliver queued mail.")
 demo_cli = AppGroup("demo", help="Demo data for a portal to look at.")
@@ -48,9 +48,7 @@ def load_demo(if_empty):
 def reconcile():
     """Ask PayPal about unfinished payments: capture approved ones, drop abandoned ones,
     and release seat holds that ran out. Safe to run often and on several machines."""
-    counts = checkout.reconcile(
-        lambda order: paypal_provider(commerce.settings_for(order.organization), current_app.config)
-    )
+    counts = checkout.reconcile(provider_for_order)
     click.echo(", ".join(f"{name}: {count}" for name, count in counts.items()))
 
 

@@ -3,7 +3,7 @@
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, render_template, request, url_for
+from flask import Response, abort, current_app, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app.extensions import db
@@ -58,6 +58,13 @@ def render(page, fragment=None, status=200, **context):
 def form_status(form):
     """422 for a form that comes back with errors (htmx swaps it in), else 200."""
     return 422 if form.errors else 200
+
+
+def csv_attachment(text, filename):
+    """A CSV file download (Flask adds "; charset=utf-8" to the type)."""
+    response = Response(text, mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 def is_safe_next(target):

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
-from app.models import Department, Organization, TrainingSession, User  # noqa: E402,F401
+from app.models import Organization, TrainingSession, User  # noqa: E402
 from app.models.base import utcnow  # noqa: E402
 from app.services import invitations  # noqa: E402
 

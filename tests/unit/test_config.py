@@ -1,6 +1,5 @@
 """Settings: LECTERN_* overrides, production safety, SQLite pragmas."""
 
-import importlib
 import subprocess
 import sys
 from pathlib import Path

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from app.extensions import db
-from app.models import Order, OutboxMessage
+from app.models import OutboxMessage
 from app.services import commerce, registrations
 from app.services.order_links import make_order_token
 from tests import factories

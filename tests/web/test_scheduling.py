@@ -132,7 +132,7 @@ def test_editing_cannot_lower_capacity_below_seats_taken(csrf_client, host):
 def test_my_sessions_lists_seats_sold_and_revenue(csrf_client, host):
     fee_based_on(host.organization)
     session = factories.make_session(host=host, fee_minor=10000, currency="SEK", title="Sold one")
-    order = paid_order(session, "Ana", "ana@example.com")
+    paid_order(session, "Ana", "ana@example.com")
 
     html = csrf_client.get("/sessions/?lang=en").get_data(as_text=True)
 

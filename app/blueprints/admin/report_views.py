@@ -1,21 +1,19 @@
 """Sales reports for the site's administrators: orders and revenue per session, with CSV exports."""
 
-from flask import Response, request
+from flask import request
 from flask_login import current_user
 
 from app.blueprints.admin import bp
 from app.blueprints.admin.commerce_forms import OrderFilterForm
 from app.models.base import utcnow
 from app.services import reports
-from app.web import admin_required, render
+from app.web import admin_required, csv_attachment, render
 
 
 def csv_download(text, name, organization):
     """A CSV attachment named like 'orders-2026-05-01.csv' (the day in the site's zone)."""
     day = reports.local_iso(utcnow(), organization.timezone)[:10]
-    response = Response(text, mimetype="text/csv")  # Flask adds "; charset=utf-8"
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}-{day}.csv"'
-    return response
+    return csv_attachment(text, f"{name}-{day}.csv")
 
 
 def page_number():

@@ -1,14 +1,14 @@
 """Pay-per-use spend per department and host, for organisations that give each department a
 training budget and reimburse it later; with a CSV export of the same figures."""
 
-from flask import Response, request
+from flask import request
 from flask_login import current_user
 
 from app.blueprints.admin import bp
 from app.blueprints.admin.spend_forms import SpendFilterForm
 from app.services import reports
 from app.services.spend_report import spend_groups
-from app.web import admin_required, render
+from app.web import admin_required, csv_attachment, render
 
 SPEND_CSV_HEADER = ("department", "host", "currency", "sessions", "paid", "refunded", "net")
 
@@ -48,7 +48,6 @@ def export_spend():
         )
         for row in rows
     ))
-    response = Response(text, mimetype="text/csv")
-    name = f"pay-per-use-spend-{form.date_from.data.isoformat()}-{form.date_to.data.isoformat()}.csv"
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    return csv_attachment(
+        text, f"pay-per-use-spend-{form.date_from.data.isoformat()}-{form.date_to.data.isoformat()}.csv"
+    )

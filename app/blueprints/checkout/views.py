@@ -14,7 +14,7 @@ from app.services import checkout, commerce
 from app.services.checkout import payment_for_provider_order
 from app.services.locks import Busy
 from app.services.order_links import order_for_token
-from app.services.payments import paypal_provider
+from app.services.payments import provider_for_order
 from app.security import allow_form_action
 from app.web import external_url, form_status, render, wants_fragment
 
@@ -28,10 +28,6 @@ def _order_or_404(token):
 
 def _methods(order, settings):
     return commerce.payment_methods(settings) if order.total_minor else []
-
-
-def _provider(order):
-    return paypal_provider(commerce.settings_for(order.organization), current_app.config)
 
 
 PAYPAL_CHECKOUT_ORIGINS = ("https://www.paypal.com", "https://www.sandbox.paypal.com")
@@ -107,7 +103,7 @@ def pay(token):
     try:
         approval_url = checkout.begin_payment(
             order, method, form.shown_total.data,
-            provider=_provider(order) if method in ("paypal", "card") else None,
+            provider=provider_for_order(order) if method in ("paypal", "card") else None,
             return_url=external_url("checkout.provider_return", token=token),
             cancel_url=external_url("checkout.provider_cancel", token=token),
             bank_transfer_hold=timedelta(days=current_app.config["BANK_TRANSFER_HOLD_DAYS"]),
@@ -125,7 +121,7 @@ def provider_return(token):
     payment = payment_for_provider_order(request.args.get("token", ""))
     if payment is None or payment.order_id != order.id:
         abort(404)
-    checkout.complete_provider_payment(payment, _provider(order))
+    checkout.complete_provider_payment(payment, provider_for_order(order))
     return redirect(url_for("checkout.receipt", token=token))
 
 

@@ -8,13 +8,13 @@ from sqlalchemy import func, select
 
 from app.blueprints.cost import bp
 from app.blueprints.cost.settlement_forms import SettlementForm
-from app.blueprints.scheduling.views import provider_for_order
 from app.extensions import db
 from app.models import Attendance
 from app.models.base import utcnow
 from app.models.pay_per_use import UsageCorrection
 from app.services import checkout, session_costs
 from app.services.locks import Busy
+from app.services.payments import provider_for_order
 from app.web import get_managed_session_or_404, render
 
 # Stored on the refunds a settlement makes (data, not shown text).

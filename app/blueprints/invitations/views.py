@@ -1,6 +1,6 @@
 """Personal links per participant, the room password, and who joined (/sessions/<id>/…)."""
 
-from flask import Response, abort, flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 
 from app.blueprints.invitations import bp
@@ -9,7 +9,14 @@ from app.extensions import db
 from app.models import Invitation
 from app.services import invitations, room_gate
 from app.services.reports import write_csv
-from app.web import external_url, form_status, get_managed_session_or_404, render, wants_fragment
+from app.web import (
+    csv_attachment,
+    external_url,
+    form_status,
+    get_managed_session_or_404,
+    render,
+    wants_fragment,
+)
 
 
 def _links_page(session, form, new_links=(), status=200):
@@ -44,10 +51,7 @@ def links(session_id):
 def _new_links_response(session, made):
     if request.form.get("format") == "csv":
         rows = [(i.name, i.email or "", url) for i, url in made]
-        return Response(
-            write_csv(("name", "email", "link"), rows), mimetype="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="links-{session.slug}.csv"'},
-        )
+        return csv_attachment(write_csv(("name", "email", "link"), rows), f"links-{session.slug}.csv")
     if not wants_fragment():
         return _links_page(session, PasteNamesForm(formdata=None), new_links=made)
     return render("invitations/_new_links.html", new_links=made, session=session)

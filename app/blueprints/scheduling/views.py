@@ -2,7 +2,7 @@
 
 from zoneinfo import ZoneInfo
 
-from flask import Response, abort, current_app, flash, redirect, url_for
+from flask import abort, current_app, flash, redirect, url_for
 from flask_babel import get_locale, get_timezone
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -22,8 +22,8 @@ from app.services import checkout, commerce, registrations, reports, scheduling,
 from app.services.locks import Busy
 from app.services.money import AmountError, amount_error_message, parse_major_amount, to_major
 from app.services.order_links import make_order_token
-from app.services.payments import paypal_provider
-from app.web import form_status, get_managed_session_or_404, render
+from app.services.payments import provider_for_order
+from app.web import csv_attachment, form_status, get_managed_session_or_404, render
 
 
 def _require_scheduler():
@@ -33,10 +33,6 @@ def _require_scheduler():
 
 def _settings():
     return commerce.settings_for(current_user.organization)
-
-
-def provider_for_order(order):
-    return paypal_provider(commerce.settings_for(order.organization), current_app.config)
 
 
 def _session_values(form, currency):
@@ -154,9 +150,8 @@ def session_orders_csv(session_id):
     """The session's orders as CSV, for its host as much as for administrators."""
     session = get_managed_session_or_404(session_id)
     orders = reports.filtered_orders(session.organization, reports.OrderFilter(session_id=session.id))
-    response = Response(reports.orders_csv(orders, session.organization.timezone), mimetype="text/csv")
-    response.headers["Content-Disposition"] = f'attachment; filename="orders-{session.slug}.csv"'
-    return response
+    return csv_attachment(reports.orders_csv(orders, session.organization.timezone),
+                          f"orders-{session.slug}.csv")
 
 
 @bp.route("/sessions/<int:session_id>/orders/<int:order_id>/refund", methods=["POST"])

@@ -2,6 +2,15 @@
 confirmed by an administrator and zero totals need no provider (see services/checkout.py)."""
 
 
+def provider_for_order(order):
+    """The PayPal of the site the order belongs to (with the running app's defaults)."""
+    from flask import current_app
+
+    from app.services.commerce import settings_for
+
+    return paypal_provider(settings_for(order.organization), current_app.config)
+
+
 def paypal_provider(settings, config):
     """The site's PayPal, with its own credentials, falling back to the server's defaults."""
     from app.services.payments.paypal import PayPalProvider
