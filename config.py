@@ -88,6 +88,19 @@ class Config:
     PAYPAL_CLIENT_SECRET = _env("PAYPAL_CLIENT_SECRET", "")
     PAYPAL_READ_TIMEOUT = _env("PAYPAL_READ_TIMEOUT", 15)  # seconds; connecting gets 3.05
 
+    # Paid plans, sold by the organisation that runs the portal (the operator), through the
+    # PayPal account above. Requests from tax-exempt buyers are emailed to sales.
+    SALES_EMAIL = _env("SALES_EMAIL", "sales@lectern.localhost")
+    SITE_DOMAIN = _env("SITE_DOMAIN", "lectern.localhost")  # sites are <subdomain>.SITE_DOMAIN
+    PLANS_BANK_DETAILS = _env("PLANS_BANK_DETAILS", "")  # for renewal invoices paid by transfer
+    RENEWAL_NOTICE_DAYS = _env("RENEWAL_NOTICE_DAYS", 7)  # the "your plan renews on …" email
+    RENEWAL_RETRY_DAYS = _env("RENEWAL_RETRY_DAYS", "1,3,7")  # after the 1st, 2nd, 3rd failure
+    INVOICE_DUE_DAYS = _env("INVOICE_DUE_DAYS", 14)  # a renewal invoice unpaid after this: canceled
+    PORTING_MIN_DAYS = 21  # the earliest a number port can complete, after the request
+    # New dial-in numbers are allocated from this block: the first number and how many.
+    PHONE_NUMBER_FIRST = _env("PHONE_NUMBER_FIRST", "+46840000000")
+    PHONE_NUMBER_BLOCK = _env("PHONE_NUMBER_BLOCK", 10000)
+
     # The address links in emails point at (emails are rendered outside a request).
     EXTERNAL_URL = _env("EXTERNAL_URL", "http://127.0.0.1:5000")
 

@@ -1,4 +1,4 @@
-"""Command-line tasks: `flask mail send`, `flask demo load`."""
+"""Command-line tasks: mail, demo data, payments, provisioning, billing, and a worker doing them all."""
 
 import time
 
@@ -6,12 +6,14 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from app.services import checkout, demo, mail
-from app.services.payments import provider_for_order
+from app.services import checkout, demo, mail, provisioning, renewals
+from app.services.payments import operator_paypal, provider_for_order
 
 mail_cli = AppGroup("mail", help="Deliver queued mail.")
 demo_cli = AppGroup("demo", help="Demo data for a portal to look at.")
 payments_cli = AppGroup("payments", help="Settle payments with the providers.")
+provisioning_cli = AppGroup("provisioning", help="Set up sites whose plan was paid.")
+billing_cli = AppGroup("billing", help="Renew subscriptions.")
 
 
 @mail_cli.command("send")
@@ -52,7 +54,42 @@ def reconcile():
     click.echo(", ".join(f"{name}: {count}" for name, count in counts.items()))
 
 
+@provisioning_cli.command("run")
+def run_provisioning():
+    """Carry out the set-up of every site whose plan was paid; a run that failed part-way
+    resumes at its first unfinished step."""
+    finished, failed = provisioning.run_pending()
+    click.echo(f"provisioned: {finished}, failed: {failed}")
+
+
+@billing_cli.command("renew")
+def renew():
+    """Email renewal notices, charge or invoice subscriptions that are due, retry failed
+    charges on schedule and cancel what stays unpaid. Safe to run more than once a day."""
+    result = renewals.run(operator_paypal(current_app.config), renewals.RenewalPolicy.from_config(current_app.config))
+    click.echo(", ".join(f"{name}: {count}" for name, count in result.counts.items()))
+
+
+@click.command("worker")
+@click.option("--interval", default=10.0, show_default=True, help="Seconds between rounds.")
+@click.option("--once", is_flag=True, help="One round, then stop.")
+def worker(interval, once):
+    """Everything in the background, in one process: mail, provisioning, payments, renewals."""
+    policy = renewals.RenewalPolicy.from_config(current_app.config)
+    while True:
+        provisioning.run_pending()
+        checkout.reconcile(provider_for_order)
+        renewals.run(operator_paypal(current_app.config), policy)
+        mail.deliver_with_config(current_app.config, limit=500)
+        if once:
+            return
+        time.sleep(interval)
+
+
 def init_app(app):
     app.cli.add_command(mail_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(payments_cli)
+    app.cli.add_command(provisioning_cli)
+    app.cli.add_command(billing_cli)
+    app.cli.add_command(worker)

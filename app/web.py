@@ -20,6 +20,19 @@ def admin_required(view):
     return wrapped
 
 
+def operator_required(view):
+    """Administrators of the organisation that runs the portal (plans, legal pages)."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if not (current_user.is_admin and current_user.organization.is_operator):
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
 def get_in_my_organization_or_404(model, object_id):
     """Load an object of the signed-in user's organisation; others' objects do not exist."""
     obj = db.session.get(model, object_id)

@@ -13,10 +13,34 @@ from app.models.commerce import (
 )
 from app.models.outbox import OutboxMessage
 from app.models.pay_per_use import SessionCost, UsageCorrection
+from app.models.plans import (
+    AddOn,
+    Feature,
+    LegalPage,
+    PhoneNumber,
+    Plan,
+    PlanFeature,
+    PortingRequest,
+    ProvisioningJob,
+    SalesRequest,
+    Subscription,
+    SubscriptionAddOn,
+)
 from app.models.rooms import Attendance, Invitation, InvitationCampaign, Subscriber, SubscriberList
 from app.models.training import TrainingSession
 
 __all__ = [
+    "AddOn",
+    "Feature",
+    "LegalPage",
+    "PhoneNumber",
+    "Plan",
+    "PlanFeature",
+    "PortingRequest",
+    "ProvisioningJob",
+    "SalesRequest",
+    "Subscription",
+    "SubscriptionAddOn",
     "ROLES",
     "Attendance",
     "Base",

@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, UTCDateTime, utcnow
@@ -27,6 +27,10 @@ class Organization(Base):
     sender_name: Mapped[str] = mapped_column(String(120), default="", server_default="")
     sender_email: Mapped[str] = mapped_column(String(254), default="", server_default="")
     signature: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # The organisation that runs this portal: its administrators manage plans and legal pages.
+    is_operator: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # Tax-exempt organisations buy plans through sales, not the self-service checkout.
+    tax_exempt: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     users: Mapped[list["User"]] = relationship(back_populates="organization")

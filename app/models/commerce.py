@@ -104,6 +104,10 @@ class Order(Base):
     total_minor: Mapped[int] = mapped_column(Integer)
     refunded_minor: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     coupon_id: Mapped[int | None] = mapped_column(ForeignKey("coupons.id"), index=True)
+    subscription_id: Mapped[int | None] = mapped_column(ForeignKey("subscriptions.id"), index=True)
+    # What a subscription order pays for ("purchase", "renewal:2027-01-01", "licenses:…"): a
+    # renewal run that is repeated finds the order it made before instead of charging again.
+    billing_key: Mapped[str | None] = mapped_column(String(80), unique=True)
     state: Mapped[str] = mapped_column(String(20), default="pending", server_default="pending", index=True)
     review_reason: Mapped[str | None] = mapped_column(Text)  # why a payment needs a person's look
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # unpaid after this: expired
@@ -117,10 +121,20 @@ class Order(Base):
     payments: Mapped[list["Payment"]] = relationship(back_populates="order", order_by="Payment.id")
     refunds: Mapped[list["Refund"]] = relationship(back_populates="order", order_by="Refund.id")
     registration: Mapped["Registration | None"] = relationship(back_populates="order", uselist=False)
+    subscription: Mapped["Subscription | None"] = relationship()  # noqa: F821 (app.models.plans)
 
     @property
     def refundable_minor(self):
         return self.total_minor - self.refunded_minor
+
+    @property
+    def saves_payment_method(self):
+        """A plan bought through PayPal renews on the same PayPal account, saved at purchase."""
+        return (
+            self.subscription is not None
+            and self.subscription.payment_method == "paypal"
+            and (self.billing_key or "").endswith(":purchase")
+        )
 
 
 class OrderLine(Base):

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from app.extensions import db
 from app.models import Coupon, Order, Payment, Refund, TrainingSession
 from app.models.base import utcnow
-from app.services import confirmations, pricing, session_costs
+from app.services import confirmations, pricing, session_costs, subscriptions
 from app.services.coupons import find_coupon
 from app.services.invitations import revoke_for_registration
 from app.services.locks import lock_row
@@ -142,19 +142,19 @@ def begin_payment(order, method, shown_total_minor, provider, return_url, cancel
         raise CheckoutError(_l("The total has changed. Please check it and confirm again."))
     _cancel_unfinished_payments(order)
     if order.total_minor == 0:
-        payment = _new_payment(order, "free", "")
+        payment = new_payment(order, "free", "")
         _mark_paid(order, payment, now)
         db.session.commit()
         return None
     if method == "bank_transfer":
-        _new_payment(order, "bank_transfer", "")
+        new_payment(order, "bank_transfer", "")
         order.expires_at = now + bank_transfer_hold
         if order.registration is not None:
             order.registration.hold_expires_at = order.expires_at
         confirmations.queue_bank_transfer_instructions(order)
         db.session.commit()
         return None
-    payment = _new_payment(order, "paypal", method)
+    payment = new_payment(order, "paypal", method)
     db.session.commit()  # the payment's id is PayPal's idempotency key: it must exist first
     try:
         approval_url = provider.start(payment, order, return_url, cancel_url)
@@ -170,7 +170,7 @@ def begin_payment(order, method, shown_total_minor, provider, return_url, cancel
     return approval_url
 
 
-def _new_payment(order, provider, method):
+def new_payment(order, provider, method):
     payment = Payment(
         order=order, provider=provider, method=method, amount_minor=order.total_minor,
         currency=order.currency, state="created",
@@ -230,7 +230,7 @@ def record_capture(payment_id, capture, now=None):
             order.state = "review"
             order.review_reason = problem
         else:
-            _mark_paid(order, payment, now)
+            _mark_paid(order, payment, now, vault_id=capture.vault_id)
     db.session.commit()
     return payment.state
 
@@ -246,10 +246,16 @@ def _capture_problem(payment, order, capture):
     return None
 
 
-def _mark_paid(order, payment, now):
+def _mark_paid(order, payment, now, vault_id=""):
     """The money is in: confirm the order and its seat (inside the caller's transaction)."""
     payment.state = "captured"
     payment.captured_at = payment.captured_at or now
+    if order.purpose == "subscription":
+        problem = subscriptions.order_paid(order, now, vault_id)
+        if problem:
+            order.state = "review"
+            order.review_reason = problem
+            return
     registration = order.registration
     if registration is not None and registration.state != "held":
         # The hold ran out and was released before the money arrived: take a seat again if
@@ -397,6 +403,8 @@ def _reconcile_payment(payment, provider, now):
         db.session.commit()
         return "abandoned"
     if payment.provider_order_id is None:
+        if order.subscription_id is not None and ":renewal:" in (order.billing_key or ""):
+            return "unknown"  # the renewal run replays this charge with the same key
         payment.state = "failed"
         db.session.commit()
         return "abandoned"

@@ -110,7 +110,8 @@ def _orders_query(organization, filters):
     query = (
         select(Order)
         .options(selectinload(Order.session))
-        .where(Order.organization_id == organization.id)
+        # A subscription order is the organisation buying from the operator, not a sale of its own.
+        .where(Order.organization_id == organization.id, Order.purpose != "subscription")
         .order_by(Order.created_at.desc(), Order.id.desc())
     )
     if filters.state:

@@ -44,6 +44,8 @@ class FakePayPal:
         self.requests_log: list[LoggedRequest] = []
         self.capture_amount_override: dict | None = None  # e.g. {"currency_code": "EUR", "value": "1.00"}
         self.capture_status = "COMPLETED"  # or "PENDING", "DECLINED"
+        self.vaults: set[str] = set()  # payment methods saved for merchant-initiated charges
+        self.saved_charge_status = "COMPLETED"  # the capture status of charges to a saved method
         self._signing_key = secrets.token_bytes(32)
         self._tokens: dict[str, float] = {}  # access token -> when it expires (monotonic)
         self._replies: dict[tuple[str, str], tuple] = {}  # (path, PayPal-Request-Id) -> reply
@@ -174,6 +176,9 @@ class FakePayPal:
     def _create(self, data):
         if data.get("intent") != "CAPTURE" or not data.get("purchase_units"):
             return _error(400, "INVALID_REQUEST", "Request is not well-formed.")
+        vault_id = data.get("payment_source", {}).get("paypal", {}).get("vault_id")
+        if vault_id is not None:
+            return self._charge_saved(vault_id, data)
         order_id = _new_id()
         self.orders[order_id] = {
             "id": order_id, "intent": "CAPTURE", "status": "PAYER_ACTION_REQUIRED", "create_time": _now(),
@@ -187,6 +192,20 @@ class FakePayPal:
         }
         return _json(200, self.orders[order_id])
 
+    def _charge_saved(self, vault_id, data):
+        """A merchant-initiated charge: no buyer approval, captured as the order is created."""
+        if vault_id not in self.vaults:
+            return _error(422, "UNPROCESSABLE_ENTITY", "The vault id is not valid.", "INVALID_VAULT_ID")
+        order_id = _new_id()
+        order = {
+            "id": order_id, "intent": "CAPTURE", "status": "APPROVED", "create_time": _now(),
+            "purchase_units": copy.deepcopy(data["purchase_units"]),
+            "payment_source": {"paypal": {"attributes": {"vault": {"id": vault_id, "status": "VAULTED"}}}},
+            "links": [{"href": f"{self.base_url}/v2/checkout/orders/{order_id}", "rel": "self", "method": "GET"}],
+        }
+        self.orders[order_id] = order
+        return self._capture(order, self.saved_charge_status)
+
     def _approve(self, order_id):
         order = self.orders[order_id]
         if order["status"] == "PAYER_ACTION_REQUIRED":
@@ -194,20 +213,27 @@ class FakePayPal:
             order["payer"] = {"payer_id": "FAKEPAYER"}
         return order
 
-    def _capture(self, order):
+    def _capture(self, order, capture_status=None):
         if order["status"] == "COMPLETED":
             return _error(422, "UNPROCESSABLE_ENTITY", "Order already captured.", "ORDER_ALREADY_CAPTURED")
         if order["status"] != "APPROVED":
             return _error(422, "UNPROCESSABLE_ENTITY", "Payer has not approved.", "ORDER_NOT_APPROVED")
         unit = order["purchase_units"][0]
         capture = {
-            "id": _new_id(), "status": self.capture_status,
+            "id": _new_id(), "status": capture_status or self.capture_status,
             "amount": dict(self.capture_amount_override or unit["amount"]),
             "final_capture": True, "custom_id": unit.get("custom_id"), "invoice_id": unit.get("invoice_id"),
             "supplementary_data": {"related_ids": {"order_id": order["id"]}}, "create_time": _now(),
         }
         unit["payments"] = {"captures": [capture]}
         order["status"] = "COMPLETED"
+        vault = order["payment_source"].get("paypal", {}).get("attributes", {}).get("vault", {})
+        if vault.get("store_in_vault") == "ON_SUCCESS" and capture["status"] == "COMPLETED":
+            vault_id = f"VAULT-{_new_id()}"
+            self.vaults.add(vault_id)
+            order["payment_source"]["paypal"]["attributes"]["vault"] = {
+                "id": vault_id, "status": "VAULTED", "customer": {"id": f"CUST-{_new_id()}"},
+            }
         self.captures[capture["id"]] = capture
         return _json(201, order)
 

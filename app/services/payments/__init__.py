@@ -3,12 +3,24 @@ confirmed by an administrator and zero totals need no provider (see services/che
 
 
 def provider_for_order(order):
-    """The PayPal of the site the order belongs to (with the running app's defaults)."""
+    """The PayPal of the site the order belongs to (with the running app's defaults); plans
+    are bought from the portal's operator, through the server's own PayPal account."""
     from flask import current_app
 
     from app.services.commerce import settings_for
 
+    if order.purpose == "subscription":
+        return operator_paypal(current_app.config)
     return paypal_provider(settings_for(order.organization), current_app.config)
+
+
+def operator_paypal(config):
+    """The PayPal account in the server's configuration (LECTERN_PAYPAL_*)."""
+    from types import SimpleNamespace
+
+    own = SimpleNamespace(paypal_base_url="", paypal_client_id="", paypal_client_secret="",
+                          paypal_webhook_id="")
+    return paypal_provider(own, config)
 
 
 def paypal_provider(settings, config):

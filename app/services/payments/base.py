@@ -25,6 +25,7 @@ class Capture:
     currency: str
     custom_id: str  # the id of our payment, as we sent it
     raw: dict = field(default_factory=dict, compare=False)
+    vault_id: str = ""  # the buyer's payment method, saved for charging renewals
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,11 @@ class PaymentProvider:
 
     def fetch_status(self, payment):
         """Ask the provider where the payment stands. Returns a ProviderStatus."""
+        raise NotImplementedError
+
+    def charge_saved(self, payment, order, vault_id):
+        """Take the money with a payment method saved earlier, the buyer not present.
+        Returns a Capture; raises ProviderError (ProviderTimeout when the outcome is unknown)."""
         raise NotImplementedError
 
     def refund(self, payment, amount_minor, refund_key):

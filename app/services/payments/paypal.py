@@ -44,17 +44,6 @@ class PayPalProvider(PaymentProvider):
         self.webhook_id = webhook_id
 
     def start(self, payment, order, return_url, cancel_url):
-        unit = {
-            "reference_id": order.code,
-            "invoice_id": f"{order.code}-{payment.id}",  # unique per attempt: PayPal may refuse repeats
-            "custom_id": f"payment-{payment.id}",
-            "amount": {
-                "currency_code": payment.currency,
-                "value": to_paypal_value(payment.amount_minor, payment.currency),
-            },
-        }
-        if order.lines and order.lines[0].description:
-            unit["description"] = order.lines[0].description[:DESCRIPTION_MAX]
         experience = {
             "brand_name": "Lectern",
             "landing_page": "GUEST_CHECKOUT" if payment.method == "card" else "LOGIN",
@@ -63,17 +52,30 @@ class PayPalProvider(PaymentProvider):
             "return_url": return_url,
             "cancel_url": cancel_url,
         }
-        body = {
-            "intent": "CAPTURE",
-            "purchase_units": [unit],
-            "payment_source": {"paypal": {"experience_context": experience}},
-        }
+        source = {"experience_context": experience}
+        if order.saves_payment_method:
+            # Renewals are charged later without the buyer (PayPal's vault, merchant-initiated).
+            source["attributes"] = {"vault": {
+                "store_in_vault": "ON_SUCCESS", "usage_type": "MERCHANT", "customer_type": "CONSUMER",
+            }}
+        body = {"intent": "CAPTURE", "purchase_units": [_purchase_unit(payment, order)],
+                "payment_source": {"paypal": source}}
         answer = self.client.create_order(f"lectern-payment-{payment.id}-create", body)
         payment.provider_order_id = answer["id"]
         for link in answer.get("links", []):
             if link.get("rel") in ("payer-action", "approve"):
                 return link["href"]
         raise ProviderError(f"PayPal order {answer['id']} came without a link for the buyer")
+
+    def charge_saved(self, payment, order, vault_id):
+        body = {"intent": "CAPTURE", "purchase_units": [_purchase_unit(payment, order)],
+                "payment_source": {"paypal": {"vault_id": vault_id}}}
+        answer = self.client.create_order(f"lectern-payment-{payment.id}-create", body)
+        payment.provider_order_id = answer["id"]
+        capture = _capture_in(answer)
+        if capture is None:
+            raise ProviderError(f"PayPal order {answer['id']} for a saved payment method has no capture")
+        return capture
 
     def capture(self, payment):
         """Raises PayPalError (issue ORDER_NOT_APPROVED) while the buyer has not approved."""
@@ -130,6 +132,21 @@ class PayPalProvider(PaymentProvider):
         return WebhookEvent(event_type=event_type, provider_order_id=order_id, raw=event)
 
 
+def _purchase_unit(payment, order):
+    unit = {
+        "reference_id": order.code,
+        "invoice_id": f"{order.code}-{payment.id}",  # unique per attempt: PayPal may refuse repeats
+        "custom_id": f"payment-{payment.id}",
+        "amount": {
+            "currency_code": payment.currency,
+            "value": to_paypal_value(payment.amount_minor, payment.currency),
+        },
+    }
+    if order.lines and order.lines[0].description:
+        unit["description"] = order.lines[0].description[:DESCRIPTION_MAX]
+    return unit
+
+
 def _capture_in(order: dict) -> Capture | None:
     """The first capture of an order's first purchase unit, as PayPal states it."""
     unit = (order.get("purchase_units") or [{}])[0]
@@ -138,6 +155,7 @@ def _capture_in(order: dict) -> Capture | None:
         return None
     capture = captures[0]
     status = capture.get("status", "")
+    vault = order.get("payment_source", {}).get("paypal", {}).get("attributes", {}).get("vault", {})
     currency = capture["amount"]["currency_code"]
     return Capture(
         status=CAPTURE_STATUSES.get(status, status.lower()),
@@ -146,4 +164,5 @@ def _capture_in(order: dict) -> Capture | None:
         currency=currency,
         custom_id=capture.get("custom_id") or unit.get("custom_id", ""),
         raw=order,
+        vault_id=vault.get("id", "") if vault.get("status") == "VAULTED" else "",
     )
