@@ -30,6 +30,7 @@ def init_app(app):
     )
     app.jinja_env.filters["money_plain"] = lambda minor, currency: str(to_major(minor, currency))
     app.jinja_env.filters["when"] = format_when
+    app.jinja_env.filters["day"] = lambda day: format_date(day, "long")
     app.jinja_env.globals["timezone_name"] = lambda: str(get_timezone())
     app.jinja_env.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES
     app.context_processor(lambda: {"current_locale": str(get_locale())})

@@ -3,7 +3,8 @@
 import itertools
 
 from app.extensions import db
-from app.models import AddOn, Feature, Plan, PlanFeature
+from app.models import AddOn, Feature, Order, OrderLine, Payment, Plan, PlanFeature
+from app.services.registrations import new_order_code
 
 _numbers = itertools.count(1)
 
@@ -28,3 +29,25 @@ def make_add_on(code=None, monthly=500, annual=4800, currency="EUR", **fields):
     db.session.add(add_on)
     db.session.commit()
     return add_on
+
+
+def make_invoice(subscription, billing="renewal:2026-02-15", state="pending", provider="bank_transfer",
+                 payment_state="created"):
+    """An order of the subscription for its licenses, with one payment. `billing` is what it
+    pays for ("renewal:<period end>", "licenses:<added>", "purchase"); by default an invoice
+    waiting for a bank transfer, as a renewal leaves it."""
+    total = subscription.licenses * subscription.license_price_minor
+    order = Order(
+        organization_id=subscription.organization_id, subscription_id=subscription.id,
+        purpose="subscription", code=new_order_code(), buyer_name=subscription.buyer.name,
+        buyer_email=subscription.buyer.email, locale="en", currency=subscription.currency,
+        subtotal_minor=total, total_minor=total, state=state,
+        billing_key=f"subscription-{subscription.id}:{billing}",
+    )
+    order.lines = [OrderLine(description=f"{subscription.plan.name}: licenses", quantity=subscription.licenses,
+                             unit_price_minor=subscription.license_price_minor, total_minor=total)]
+    order.payments = [Payment(provider=provider, amount_minor=total, currency=subscription.currency,
+                              state=payment_state)]
+    db.session.add(order)
+    db.session.commit()
+    return order

@@ -171,6 +171,7 @@ def add_member(organization, name, email, role, department_id, invite_url_for, l
             _l("This email address already belongs to a user. A user belongs to exactly one organisation."),
             "email",
         )
+    _check_license(organization, None, role)
     department = _department_of(organization, department_id)
     user = User(
         email=email,
@@ -202,10 +203,21 @@ def update_member(organization, member, role, department_id):
         raise PermissionError("member of another organisation")
     if member.role == "admin" and role != "admin" and count_admins(organization) == 1:
         raise AccountError(_l("An organisation needs at least one administrator."), "role")
+    _check_license(organization, member.role, role)
     department = _department_of(organization, department_id)
     member.role = role
     member.department = department
     db.session.commit()
+
+
+def _check_license(organization, current_role, new_role):
+    """Hosts and administrators need a license when the organisation has a plan."""
+    from app.services.subscriptions import PlanError, check_license_for_role
+
+    try:
+        check_license_for_role(organization.id, current_role, new_role)
+    except PlanError as error:
+        raise AccountError(error.message, "role") from error
 
 
 def count_admins(organization):
@@ -252,7 +264,7 @@ def remove_department(organization, department):
 
 
 def update_organization(organization, name, locale, timezone, currency, *,
-                        sender_name=None, sender_email=None, signature=None):
+                        sender_name=None, sender_email=None, signature=None, tax_exempt=None):
     """Save the site's settings; the sender settings (used by invitation emails) change only
     when given: sender_name, sender_email ("" = the server's address) and signature."""
     organization.name = name.strip()
@@ -265,6 +277,8 @@ def update_organization(organization, name, locale, timezone, currency, *,
         organization.sender_email = sender_email.strip().lower()
     if signature is not None:
         organization.signature = signature.replace("\r\n", "\n").strip()
+    if tax_exempt is not None:
+        organization.tax_exempt = tax_exempt
     db.session.commit()
 
 

@@ -7,12 +7,28 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import CommerceSettings, Coupon, Department, Organization, TrainingSession, User
+from app.models import (
+    AddOn,
+    CommerceSettings,
+    Coupon,
+    Department,
+    Feature,
+    LegalPage,
+    Organization,
+    Plan,
+    PlanFeature,
+    TrainingSession,
+    User,
+)
 from app.models.base import utcnow
 from app.services.accounts import hash_password
 
 DEMO_PASSWORD = "lectern-demo"
-DEMO_LOGINS = (("admin", "admin@example.com"), ("host", "host@example.com"))
+DEMO_LOGINS = (
+    ("admin", "admin@example.com"),  # Nordic Training Academy, a customer on the free service
+    ("host", "host@example.com"),
+    ("operator", "operator@example.com"),  # an administrator of Lectern Cloud, which runs the portal
+)
 
 DEMO_SESSIONS = (
     # title, days from now, hour (Stockholm), minutes, seats, fee in öre, description
@@ -37,9 +53,49 @@ def is_loaded():
     ).first() is not None
 
 
+# The plans on sale, in EUR: code, name, summary, monthly and annual price per license (cents).
+DEMO_PLANS = (
+    ("starter", "Starter", "For trainers who run a few sessions a week.", 1200, 12000),
+    ("business", "Business", "For training teams with paid courses and attendees who dial in.", 2500, 25000),
+    ("enterprise", "Enterprise", "For organisations with large audiences and single sign-on.", 4500, 45000),
+)
+# Rows of the comparison: feature, then what Starter, Business and Enterprise offer of it
+# (None: not included, "": included, else a short text).
+DEMO_FEATURES = (
+    ("Meeting length", ("24 hours", "30 hours", "30 hours")),
+    ("Attendees per meeting", ("100", "200", "1000")),
+    ("Cloud recording", (None, "10 GB", "Unlimited")),
+    ("Personal links for attendees", ("", "", "")),
+    ("Paid sessions and coupons", ("", "", "")),
+    ("Toll-free dial-in numbers", (None, "", "")),
+    ("Single sign-on", (None, None, "")),
+)
+SAMPLE_NOTE = "Sample text: the operator of this portal should replace it with its own.\n\n"
+DEMO_LEGAL_PAGES = {
+    "terms": SAMPLE_NOTE + (
+        "Lectern Cloud provides online training rooms to organisations that buy a plan. "
+        "A plan renews at the end of each period unless its buyer switches renewal off. "
+        "Prices are per license per period; licenses added during a period are charged for "
+        "the rest of it.\n\nWe may change these terms with 30 days' notice by email."
+    ),
+    "privacy": SAMPLE_NOTE + (
+        "We keep the names and email addresses of account holders and attendees to run "
+        "sessions and send invitations, and the billing details of buyers to invoice them. "
+        "We do not sell personal data. Write to privacy@example.com to see or delete yours."
+    ),
+    "emergency": SAMPLE_NOTE + (
+        "Dial-in numbers and callback are for joining training sessions. They cannot be used "
+        "to call emergency services, and no location is passed on. In an emergency, use "
+        "another phone."
+    ),
+}
+
+
 def load(now=None):
-    """Create the demo organisation with the accounts in DEMO_LOGINS."""
+    """Create the demo organisations: a training company with the admin and host of
+    DEMO_LOGINS, and the operator of the portal with its plan catalogue and legal pages."""
     now = now or utcnow()
+    logins = dict(DEMO_LOGINS)
     organization = Organization(
         name="Nordic Training Academy",
         subdomain="nordic-training",
@@ -50,15 +106,12 @@ def load(now=None):
     sales = Department(organization=organization, name="Sales")
     support = Department(organization=organization, name="Customer support")
     password_hash = hash_password(DEMO_PASSWORD)
-    people = [
-        User(email=email, name=name, role=role, department=department, organization=organization,
-             password_hash=password_hash, timezone="Europe/Stockholm")
-        for (role, email), name, department in zip(
-            DEMO_LOGINS, ("Astrid Admin", "Henrik Host"), (support, sales)
-        )
-    ]
-    host = people[1]
-    db.session.add_all([organization, sales, support, *people])
+    admin = User(email=logins["admin"], name="Astrid Admin", role="admin", department=support,
+                 organization=organization, password_hash=password_hash, timezone="Europe/Stockholm")
+    host = User(email=logins["host"], name="Henrik Host", role="host", department=sales,
+                organization=organization, password_hash=password_hash, timezone="Europe/Stockholm")
+    db.session.add_all([organization, sales, support, admin, host])
+    _load_operator(logins["operator"], password_hash)
     # Fee-based training with bank transfer and coupons, so a paid registration works at once;
     # PayPal needs the site's own credentials (Administration → E-commerce).
     db.session.add(
@@ -94,3 +147,31 @@ def load(now=None):
             )
         )
     db.session.commit()
+
+
+def _load_operator(email, password_hash):
+    """Lectern Cloud runs the portal: its administrator manages plans and legal pages."""
+    operator = Organization(name="Lectern Cloud", subdomain="lectern-cloud", is_operator=True,
+                            locale="en", timezone="Europe/Stockholm", currency="EUR")
+    db.session.add_all([
+        operator,
+        User(email=email, name="Olivia Operator", role="admin", organization=operator,
+             password_hash=password_hash),
+    ])
+    plans = [
+        Plan(code=code, name=name, summary=summary, monthly_price_minor=monthly,
+             annual_price_minor=annual, currency="EUR", position=position)
+        for position, (code, name, summary, monthly, annual) in enumerate(DEMO_PLANS, 1)
+    ]
+    for position, (name, offers) in enumerate(DEMO_FEATURES, 1):
+        feature = Feature(name=name, position=position)
+        for plan, value in zip(plans, offers):
+            if value is not None:
+                plan.features.append(PlanFeature(feature=feature, value=value))
+    db.session.add_all(plans)
+    db.session.add(AddOn(
+        code="callback", name="Callback", currency="EUR", monthly_price_minor=900,
+        annual_price_minor=9000, position=1,
+        summary="Attendees are called at their phone, so they avoid toll charges.",
+    ))
+    db.session.add_all(LegalPage(slug=slug, body=body) for slug, body in DEMO_LEGAL_PAGES.items())

@@ -84,12 +84,3 @@ def _record_failure(job_id, error):
     job = db.session.get(ProvisioningJob, job_id)
     job.last_error = f"{type(error).__name__}: {error}"[:2000]
     db.session.commit()
-
-
-def site_being_set_up(organization_id):
-    """True while the organisation's new plan is being provisioned (the banner on every page)."""
-    return db.session.scalar(
-        select(Subscription.id).where(
-            Subscription.organization_id == organization_id, Subscription.state == "provisioning"
-        ).limit(1)
-    ) is not None

@@ -110,6 +110,9 @@ def renew(subscription_id, provider, policy, now):
         db.session.commit()
         return "canceled"
     order = _renewal_order(subscription, now)
+    if order.state != "pending":  # paid, but PayPal's capture is under review: a person decides
+        db.session.rollback()
+        return "waiting"
     if subscription.payment_method == "paypal" and subscription.paypal_vault_id:
         return _charge(subscription, order, provider, policy, now)
     return _invoice(subscription, order, policy, now)
@@ -146,6 +149,9 @@ def _charge(subscription, order, provider, policy, now):
     except ProviderTimeout:
         return _wait(subscription.id, now)  # replayed with the same key
     except ProviderError as error:
+        if getattr(error, "status_code", 0) >= 500:  # PayPal's own trouble: outcome unknown, not
+            db.session.rollback()                     # the buyer's failure; replayed with the same key
+            return _wait(subscription.id, now)
         payment = lock_row(Payment, payment.id)
         payment.state = "failed"
         payment.events = (payment.events or "") + json.dumps({"error": str(error)}) + "\n"
@@ -154,7 +160,8 @@ def _charge(subscription, order, provider, policy, now):
     db.session.commit()  # PayPal's order id, before anything else can fail
     state = record_capture(payment.id, capture, now)
     if state == "captured":
-        return "renewed"
+        # Captured, but for another amount (say): the order waits for a person's review.
+        return "renewed" if db.session.get(Order, order.id).state == "paid" else "waiting"
     if state == "approved":  # PayPal holds the capture pending: ask again later
         return _wait(subscription.id, now)
     return _failed(subscription.id, order, policy, now)
@@ -182,9 +189,13 @@ def _failed(subscription_id, order, policy, now):
 
 
 def _invoice(subscription, order, policy, now):
-    waiting = next((p for p in order.payments if p.provider == "bank_transfer" and p.state == "created"), None)
-    if waiting is not None:  # the invoice's due day has passed unpaid
-        waiting.state = "canceled"
+    # An invoice was sent before and its due day has passed unpaid. Its payment may already be
+    # canceled: `payments reconcile` drops bank transfers whose order ran out (order.expires_at).
+    invoiced = [p for p in order.payments if p.provider == "bank_transfer"]
+    if invoiced:
+        for payment in invoiced:
+            if payment.state == "created":
+                payment.state = "canceled"
         _cancel(subscription, order, now)
         db.session.commit()
         return "canceled"

@@ -41,6 +41,7 @@ FREE_MAIL_DOMAINS = {
 }
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 MAX_NEW_NUMBERS = 20
+RENEWAL_PAYMENTS = ("paypal", "bank_transfer")
 ORDER_PAYABLE_FOR = timedelta(days=1)
 
 
@@ -119,6 +120,7 @@ class CheckoutDetails:
     site_subdomain: str
     new_numbers: int = 0
     porting_numbers: list = field(default_factory=list)
+    renewal_payment: str = "paypal"  # or "bank_transfer": renewals are invoiced
 
 
 def live_subscription(organization_id):
@@ -128,6 +130,15 @@ def live_subscription(organization_id):
             Subscription.state.in_(LIVE_SUBSCRIPTION_STATES),
         )
     ).first()
+
+
+def live_subscription_state(organization_id):
+    return db.session.scalar(
+        select(Subscription.state).where(
+            Subscription.organization_id == organization_id,
+            Subscription.state.in_(LIVE_SUBSCRIPTION_STATES),
+        )
+    )
 
 
 def may_buy(user):
@@ -186,6 +197,8 @@ def place_order(buyer, cart, shown_revision, shown_total_minor, details, locale,
                    count=needed), "licenses")
     if details.calling_plan not in CALLING_PLANS:
         _refuse(_l("Choose a calling plan."), "calling_plan")
+    if details.renewal_payment not in RENEWAL_PAYMENTS:
+        _refuse(_l("Choose how renewals are paid."), "renewal_payment")
     if not 0 <= details.new_numbers <= MAX_NEW_NUMBERS:
         _refuse(_l("Choose between 0 and %(max)s new numbers.", max=MAX_NEW_NUMBERS), "new_numbers")
     subdomain_problem = subdomain_unavailable(details.site_subdomain, organization.id)
@@ -196,7 +209,7 @@ def place_order(buyer, cart, shown_revision, shown_total_minor, details, locale,
     subscription = Subscription(
         organization=organization, plan=priced.plan, buyer=buyer, cycle=priced.cycle,
         licenses=priced.licenses, license_price_minor=plan_pricing.license_price(priced.plan, priced.cycle),
-        currency=priced.currency, auto_renew=True, payment_method="paypal", state="pending",
+        currency=priced.currency, auto_renew=True, payment_method=details.renewal_payment, state="pending",
         site_subdomain=details.site_subdomain, billing_address=details.billing_address.strip(),
         service_address=details.service_address.strip(), calling_plan=details.calling_plan,
         new_numbers=details.new_numbers, terms_accepted_at=now,
@@ -258,20 +271,12 @@ def new_subscription_order(subscription, buyer, locale, lines, billing_key, now,
         expires_at=now + expires_in,
     )
     order.lines = [
-        OrderLine(description=_line_description(line, subscription), quantity=line.quantity,
+        OrderLine(description=line.description, quantity=line.quantity,
                   unit_price_minor=line.unit_price_minor, total_minor=line.total_minor)
         for line in lines
     ]
     db.session.add(order)
     return order
-
-
-def _line_description(line, subscription):
-    if line.kind == "licenses":
-        return f"{line.description} ({subscription.cycle}): licenses"
-    if line.kind == "proration":
-        return f"{line.description}: licenses for the rest of the period"
-    return f"{line.description} ({subscription.cycle})"
 
 
 def subdomain_unavailable(subdomain, organization_id):
@@ -412,12 +417,13 @@ def reduce_licenses_at_renewal(subscription, licenses):
     db.session.commit()
 
 
-def check_license_for_role(organization_id, member, new_role):
-    """PlanError when giving `member` this role needs a license the organisation does not have."""
+def check_license_for_role(organization_id, current_role, new_role):
+    """PlanError when a member going from `current_role` (None: new) to `new_role` needs a
+    license the organisation's plan does not have. Free organisations have no limit."""
+    if new_role not in LICENSED_ROLES or current_role in LICENSED_ROLES:
+        return
     subscription = live_subscription(organization_id)
     if subscription is None or subscription.state == "pending":
-        return
-    if new_role not in LICENSED_ROLES or member.role in LICENSED_ROLES:
         return
     if licensed_users(organization_id) >= subscription.licenses:
         raise PlanError(

@@ -1,5 +1,5 @@
 from flask_babel import lazy_gettext as _l
-from wtforms import EmailField, SelectChoice, SelectField, StringField, TextAreaField, validators
+from wtforms import BooleanField, EmailField, SelectChoice, SelectField, StringField, TextAreaField, validators
 
 from app.forms import (
     LecternForm,
@@ -65,6 +65,10 @@ class OrganizationForm(LecternForm):
     signature = TextAreaField(
         _l("Signature"), [length(2000)],
         description=_l("Added at the end of every invitation email."),
+    )
+    tax_exempt = BooleanField(
+        _l("Our organisation is exempt from tax"),
+        description=_l("Tax-exempt organisations buy paid plans through our sales team."),
     )
 
     def __init__(self, *args, **kwargs):

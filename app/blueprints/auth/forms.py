@@ -10,6 +10,7 @@ class SignUpForm(LecternForm):
     organization_name = StringField(_l("Organisation name"), [required(), length(200)])
     password = PasswordField(_l("Password"), [required(), new_password()], description=new_password_hint())
     confirm = PasswordField(_l("Repeat the password"), [required(), passwords_match("password")])
+    next = HiddenField()
 
 
 class SignInForm(LecternForm):

@@ -26,7 +26,7 @@ def _submitted_email():
 def sign_up():
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
-    form = SignUpForm()
+    form = SignUpForm(next=request.args.get("next", ""), email=request.args.get("email", ""))
     if form.validate_on_submit():
         try:
             user = accounts.sign_up(
@@ -42,7 +42,7 @@ def sign_up():
         else:
             login_user(user)
             flash(_l("Welcome to Lectern! Your organisation has been created."), "success")
-            return redirect(url_for("main.home"))
+            return redirect(next_or("main.home"))
     return render("auth/sign_up.html", form=form, status=form_status(form))
 
 
@@ -52,7 +52,7 @@ def sign_up():
 def sign_in():
     if current_user.is_authenticated:
         return redirect(next_or("main.home"))
-    form = SignInForm(next=request.args.get("next", ""))
+    form = SignInForm(next=request.args.get("next", ""), email=request.args.get("email", ""))
     if form.validate_on_submit():
         user = accounts.authenticate(form.email.data, form.password.data)
         if user is None:
