@@ -11,7 +11,8 @@ export FLASK_APP := wsgi.py
 run: install translations
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo load --if-empty
-	$(BIN)/flask run --host $(HOST) --port $(PORT)
+	$(BIN)/flask worker & worker=$$!; trap 'kill $$worker' EXIT INT TERM; \
+		$(BIN)/flask run --host $(HOST) --port $(PORT)
 
 test: install-dev translations
 	sh scripts/ensure-chromium.sh

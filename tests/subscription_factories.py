@@ -19,14 +19,6 @@ RETURN_URL = "http://localhost/plans/paypal/return"
 CANCEL_URL = "http://localhost/plans/paypal/cancel"
 
 
-def stand_in_for_missing_pages(app):
-    """Subscription emails link to the buyer's Subscription page (plans.subscription). While
-    that page is still being written, a stand-in route lets the emails render; once the real
-    page exists this does nothing."""
-    if "plans.subscription" not in app.view_functions:
-        app.add_url_rule("/plans/subscription", endpoint="plans.subscription", view_func=lambda: "")
-
-
 def configure_paypal(app, fake, read_timeout=None):
     """Point the portal's own PayPal (the one plans are sold through) at the fake."""
     app.config.update(PAYPAL_BASE_URL=fake.base_url, PAYPAL_CLIENT_ID=fake.client_id,

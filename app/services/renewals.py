@@ -149,8 +149,11 @@ def _charge(subscription, order, provider, policy, now):
     except ProviderTimeout:
         return _wait(subscription.id, now)  # replayed with the same key
     except ProviderError as error:
-        if getattr(error, "status_code", 0) >= 500:  # PayPal's own trouble: outcome unknown, not
-            db.session.rollback()                     # the buyer's failure; replayed with the same key
+        if getattr(error, "status_code", 0) != 422:
+            # Only a 422 (the saved method was declined or is no longer valid) is the buyer's
+            # failure. PayPal's own trouble (5xx) or ours (401: wrong credentials) is not: the
+            # outcome is unknown or nothing happened, so it is replayed later with the same key.
+            db.session.rollback()
             return _wait(subscription.id, now)
         payment = lock_row(Payment, payment.id)
         payment.state = "failed"

@@ -326,7 +326,12 @@ def order_paid(order, now, vault_id=""):
             return f"paid for subscription {subscription.id}, which is {subscription.state}"
         _start_provisioning(subscription, now)
     elif kind == "licenses":
-        subscription.licenses += int(details[0])
+        if subscription.state not in ("provisioning", "active", "past_due"):
+            return f"paid for licenses of subscription {subscription.id}, which is {subscription.state}"
+        added = int(details[0])
+        subscription.licenses += added
+        if subscription.licenses_at_renewal:  # bought licenses stay after a scheduled reduction
+            subscription.licenses_at_renewal += added
         subscription_mail.queue(subscription, "licenses_added", order=order)
     elif kind == "renewal":
         from app.services.renewals import renewal_paid
@@ -425,10 +430,12 @@ def check_license_for_role(organization_id, current_role, new_role):
     subscription = live_subscription(organization_id)
     if subscription is None or subscription.state == "pending":
         return
-    if licensed_users(organization_id) >= subscription.licenses:
+    # A reduction already scheduled counts: at renewal every host must still have a license.
+    licenses = min(subscription.licenses, subscription.licenses_at_renewal or subscription.licenses)
+    if licensed_users(organization_id) >= licenses:
         raise PlanError(
             _l("All %(count)s licenses are in use. Add licenses on the Subscription page first.",
-               count=subscription.licenses),
+               count=licenses),
             "role",
         )
 

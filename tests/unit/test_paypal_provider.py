@@ -37,7 +37,8 @@ def make_payment(**changes):
 
 
 def make_order(description="Pottery for beginners, evening class"):
-    return SimpleNamespace(code="LEC-7Q2X", lines=[SimpleNamespace(description=description)])
+    return SimpleNamespace(code="LEC-7Q2X", lines=[SimpleNamespace(description=description)],
+                           saves_payment_method=False)
 
 
 def started(provider, **changes):

@@ -3,20 +3,13 @@ where it stopped, the site URL the buyer chose (or the nearest free one)."""
 
 from datetime import datetime, timezone
 
-import pytest
-
 from app.extensions import db
 from app.models import Organization, ProvisioningJob, Subscription
-from app.services import provisioning
+from app.services import provisioning, subscriptions
 from tests import factories
-from tests.subscription_factories import buy, mails, make_subscription, stand_in_for_missing_pages
+from tests.subscription_factories import buy, mails, make_subscription
 
 NOW = datetime(2026, 5, 4, 12, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture(autouse=True)
-def _pages(app):
-    stand_in_for_missing_pages(app)
 
 
 def paid_plan(site_subdomain, **fields):
@@ -28,6 +21,11 @@ def paid_plan(site_subdomain, **fields):
     return subscription, job
 
 
+def being_set_up(organization_id):
+    """What the "your site is being set up" banner on every page asks."""
+    return subscriptions.live_subscription_state(organization_id) == "provisioning"
+
+
 def reload(*objects):
     db.session.expire_all()
     return [db.session.get(type(o), o.id) for o in objects]
@@ -37,7 +35,7 @@ def test_a_paid_plan_gets_its_site_and_the_buyer_is_told_it_is_ready(app, paypal
     subscription = buy(app, paypal, site_subdomain="acme-training")
     organization = subscription.organization
     assert subscription.state == "provisioning"
-    assert provisioning.site_being_set_up(organization.id)
+    assert being_set_up(organization.id)
     assert organization.subdomain != "acme-training"
 
     assert provisioning.run_pending(NOW) == (1, 0)
@@ -48,7 +46,7 @@ def test_a_paid_plan_gets_its_site_and_the_buyer_is_told_it_is_ready(app, paypal
     assert job.finished_at == NOW
     assert subscription.state == "active"
     assert organization.subdomain == subscription.site_subdomain == "acme-training"
-    assert not provisioning.site_being_set_up(organization.id)
+    assert not being_set_up(organization.id)
     [ready] = mails("site_ready")
     assert ready.recipient == subscription.buyer.email
     assert "https://acme-training.lectern.localhost" in ready.body_text
@@ -80,7 +78,7 @@ def test_a_failing_step_is_recorded_and_the_next_run_resumes_from_it_without_rep
     assert job.last_error == "RuntimeError: the number service did not answer"
     assert subscription.state == "provisioning" and subscription.calling_plan == "computer_audio"
     assert subscription.organization.subdomain == "acme-training"  # the finished step stays done
-    assert provisioning.site_being_set_up(subscription.organization_id)
+    assert being_set_up(subscription.organization_id)
     assert mails("site_ready") == []
 
     assert provisioning.run_pending(NOW, steps) == (1, 0)
@@ -145,13 +143,13 @@ def test_a_plan_canceled_before_its_site_was_ready_is_not_switched_on(app):
     assert mails("site_ready") == []
 
 
-def test_site_being_set_up_only_while_provisioning(app):
+def test_the_set_up_banner_shows_only_while_provisioning(app):
     subscription, _ = paid_plan("banner-site")
     other = factories.make_organization()
 
-    assert provisioning.site_being_set_up(subscription.organization_id)
-    assert not provisioning.site_being_set_up(other.id)
+    assert being_set_up(subscription.organization_id)
+    assert not being_set_up(other.id)
     provisioning.run_pending(NOW)
-    assert not provisioning.site_being_set_up(subscription.organization_id)
+    assert not being_set_up(subscription.organization_id)
     assert db.session.get(Organization, subscription.organization_id).subdomain == "banner-site"
     assert db.session.get(Subscription, subscription.id).state == "active"

@@ -8,27 +8,22 @@ import pytest
 
 from app.extensions import db
 from app.models import Order, Payment, Subscription
-from app.services import checkout, renewals, subscriptions
+from app.services import checkout, provisioning, renewals, subscriptions
 from app.services.payments import operator_paypal, provider_for_order
 from tests.plan_factories import make_add_on, make_plan
 from tests.subscription_factories import (
+    buy,
     configure_paypal,
     count,
     mails,
     make_subscription,
     orders_of,
-    stand_in_for_missing_pages,
 )
 
 START = datetime(2026, 1, 15, 10, 0, tzinfo=timezone.utc)
 END = datetime(2026, 2, 15, 10, 0, tzinfo=timezone.utc)  # a monthly period from START
 NEXT_END = datetime(2026, 3, 15, 10, 0, tzinfo=timezone.utc)
 DUE = END + timedelta(hours=1)
-
-
-@pytest.fixture(autouse=True)
-def _pages(app):
-    stand_in_for_missing_pages(app)
 
 
 @pytest.fixture
@@ -394,6 +389,34 @@ def test_several_due_subscriptions_are_each_renewed_once(renew, paypal):
     assert [fresh(s).state for s in subscriptions_] == ["active"] * 3
     assert (fresh(declined).state, fresh(invoiced).state) == ("past_due", "past_due")
     assert len(paypal.captures) == 3
+
+
+def test_a_plan_bought_on_the_31st_renews_with_the_paypal_account_saved_at_purchase(app, renew, paypal):
+    bought_at = datetime(2026, 1, 31, 9, 0, tzinfo=timezone.utc)
+    subscription = buy(app, paypal, cycle="monthly", licenses=2, now=bought_at)
+    provisioning.run_pending(bought_at)
+    assert fresh(subscription).current_period_end == datetime(2026, 2, 28, 9, 0, tzinfo=timezone.utc)
+
+    assert renew(datetime(2026, 2, 28, 9, 5, tzinfo=timezone.utc))["renewed"] == 1
+    assert renew(datetime(2026, 3, 31, 9, 5, tzinfo=timezone.utc))["renewed"] == 1
+
+    subscription = fresh(subscription)
+    assert subscription.current_period_start == datetime(2026, 3, 31, 9, 0, tzinfo=timezone.utc)
+    assert subscription.current_period_end == datetime(2026, 4, 30, 9, 0, tzinfo=timezone.utc)
+    vaults = [o["payment_source"]["paypal"]["attributes"]["vault"]["id"] for o in paypal.orders.values()]
+    assert vaults == [subscription.paypal_vault_id] * 3  # the purchase saved it; two renewals charged it
+    assert [o.state for o in renewal_orders(subscription)] == ["paid", "paid"]
+
+
+def test_a_plan_bought_with_invoiced_renewals_gets_an_invoice(app, renew, paypal):
+    subscription = buy(app, paypal, cycle="monthly", renewal_payment="bank_transfer", now=START)
+    provisioning.run_pending(START)
+    requests_at_purchase = len(paypal.requests_log)
+
+    assert renew(DUE)["invoiced"] == 1
+
+    assert len(mails("invoice")) == 1 and fresh(subscription).state == "past_due"
+    assert len(paypal.requests_log) == requests_at_purchase
 
 
 def _wait_until(condition, seconds=10):

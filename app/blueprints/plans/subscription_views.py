@@ -14,18 +14,10 @@ from app.extensions import db
 from app.models import Order
 from app.services import subscriptions
 from app.services.locks import Busy
+from app.services.plan_admin import SUBSCRIPTION_STATE_LABELS
 from app.services.reports import ORDER_STATE_LABELS
 from app.services.subscriptions import PlanError
 from app.web import admin_required, render, wants_fragment
-
-
-SUBSCRIPTION_STATE_LABELS = {
-    "pending": _l("Awaiting payment"),
-    "provisioning": _l("Being set up"),
-    "active": _l("Active"),
-    "past_due": _l("Past due"),
-    "canceled": _l("Ended"),
-}
 
 
 @bp.app_context_processor
