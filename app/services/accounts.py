@@ -13,6 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from app.extensions import db
 from app.models import Department, Organization, User
 from app.services.mail import queue_mail
+from app.services.errors import ServiceError
 
 # A reset link and a new member's "choose your password" link differ only in how long they live.
 TOKEN_SALTS = {"reset": "lectern.password-reset", "setup": "lectern.account-setup"}
@@ -20,13 +21,8 @@ TOKEN_SALTS = {"reset": "lectern.password-reset", "setup": "lectern.account-setu
 _DUMMY_HASH = generate_password_hash(secrets.token_hex(16))
 
 
-class AccountError(Exception):
+class AccountError(ServiceError):
     """A rule was broken; `field` names the form field the message belongs to."""
-
-    def __init__(self, message, field=None):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
 
 
 def normalize_email(email):

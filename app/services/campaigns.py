@@ -29,6 +29,7 @@ from app.services import subscribers
 from app.services.invitations import NAME_WITH_EMAIL, new_invitation
 from app.services.mail import queue_mail
 from app.web import external_url
+from app.services.errors import ServiceError
 
 TEMPLATE = "invitation"
 PLACEHOLDERS = ("name", "title", "time", "link", "password")
@@ -39,11 +40,8 @@ MAX_RECIPIENTS = 10_000
 CLOSED_STATES = ("ended", "canceled")
 
 
-class CampaignError(Exception):
-    def __init__(self, message, field=None):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
+class CampaignError(ServiceError):
+    """An invitation email cannot be sent as asked."""
 
 
 @dataclass(frozen=True)

@@ -20,16 +20,14 @@ from app.services.invitations import revoke_for_registration
 from app.services.locks import lock_row
 from app.services.payments.base import ProviderError, ProviderTimeout
 from app.services.registrations import expire_stale_holds, live_seats_taken
+from app.services.errors import ServiceError
 
 # Shown for every coupon that cannot be used, so guessing learns nothing about which codes exist.
 COUPON_REJECTED = _l("This coupon code cannot be used for this order.")
 
 
-class CheckoutError(Exception):
-    def __init__(self, message, field=None):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
+class CheckoutError(ServiceError):
+    """A payment, coupon or refund cannot go ahead."""
 
 
 def _lock_order(order):

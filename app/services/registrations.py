@@ -11,15 +11,13 @@ from app.models import Order, OrderLine, Payment, Registration, TrainingSession
 from app.models.base import utcnow
 from app.services.accounts import normalize_email
 from app.services.locks import lock_row
+from app.services.errors import ServiceError
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed by people
 
 
-class RegistrationError(Exception):
-    def __init__(self, message, field=None):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
+class RegistrationError(ServiceError):
+    """A registration cannot be made."""
 
 
 def new_order_code():

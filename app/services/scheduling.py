@@ -16,15 +16,13 @@ from app.services import checkout, confirmations
 from app.services.invitations import revoke_for_registration
 from app.services.locks import lock_row
 from app.services.registrations import live_seats_taken
+from app.services.errors import ServiceError
 
 PAID_STATES = ("paid", "partially_refunded", "refunded")
 
 
-class SchedulingError(Exception):
-    def __init__(self, message, field=None):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
+class SchedulingError(ServiceError):
+    """A session cannot be scheduled or changed as asked."""
 
 
 def can_schedule(user):

@@ -14,17 +14,15 @@ from app.models.pay_per_use import SessionCost, UsageCorrection
 from app.services import pay_per_use
 from app.services.pricing import round_half_up
 from app.services.registrations import new_order_code
+from app.services.errors import ServiceError
 
 
 # Orders whose money came in (some of it may have gone back out again).
 PAID_ORDER_STATES = ("paid", "partially_refunded", "refunded")
 
 
-class CostError(Exception):
-    def __init__(self, message, field=None):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
+class CostError(ServiceError):
+    """An estimate or settlement cannot be made as asked."""
 
 
 def needs_payment(settings):

@@ -20,6 +20,7 @@ from sqlalchemy import case, func, select
 from app.extensions import db
 from app.models import Organization, Subscriber, SubscriberList
 from app.models.base import utcnow
+from app.services.errors import ServiceError
 from config import SUPPORTED_LOCALES
 
 UNSUBSCRIBE_SALT = "lectern.unsubscribe"
@@ -34,13 +35,8 @@ HEADER_WORDS = {
 }
 
 
-class SubscriberError(Exception):
+class SubscriberError(ServiceError):
     """A rule was broken; `field` names the form field it belongs to, if any."""
-
-    def __init__(self, message, field=None):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
 
 
 # Reading and checking values ----------------------------------------------------------------

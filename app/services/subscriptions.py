@@ -31,6 +31,7 @@ from app.models.plans import CALLING_PLANS, CYCLES, LIVE_SUBSCRIPTION_STATES
 from app.services import plan_catalog, plan_pricing, subscription_mail
 from app.services.locks import lock_row
 from app.services.registrations import new_order_code
+from app.services.errors import ServiceError
 
 LICENSED_ROLES = ("admin", "host")  # they schedule and host; members and guests need none
 SUBDOMAIN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$")
@@ -45,11 +46,8 @@ RENEWAL_PAYMENTS = ("paypal", "bank_transfer")
 ORDER_PAYABLE_FOR = timedelta(days=1)
 
 
-class PlanError(Exception):
-    def __init__(self, message, field=None):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
+class PlanError(ServiceError):
+    """A cart, plan order or subscription change cannot go ahead."""
 
 
 # The cart ------------------------------------------------------------------------------------

@@ -102,3 +102,40 @@ def test_commerce_page_speaks_the_chosen_language(app, csrf_client, path, role, 
     if locale != "en":
         assert expected != message % {"title": session.title}
     assert str(escape(expected)) in html
+
+
+PLAN_PAGES = [
+    ("/plans/", None, "Feature comparison"),
+    ("/plans/cart", None, "Proceed to checkout"),
+    ("/plans/checkout", None, "Account details"),
+    ("/plans/checkout", "admin", "Calling plan and phone numbers"),
+    ("/plans/contact-sales", None, "Send to sales"),
+    ("/plans/subscription", "subscriber", "Add licenses"),
+    ("/plans/legal/terms", None, "Terms of use"),
+]
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("path,role,message", PLAN_PAGES,
+                         ids=[f"{p[0]}:{p[1]}" for p in PLAN_PAGES])
+def test_plan_page_speaks_the_chosen_language(csrf_client, path, role, message, locale):
+    from tests.plan_factories import make_add_on, make_plan
+    from tests.subscription_factories import make_subscription
+
+    plan = make_plan("business", features=[("Cloud recording", "")])
+    make_add_on("callback")
+    csrf_client.post("/plans/cart", {"plan": "business"}, page="/plans/")
+    if role == "admin":
+        csrf_client.sign_in(factories.make_user(role="admin"))
+    elif role == "subscriber":
+        csrf_client.sign_in(make_subscription(plan=plan).buyer)
+
+    response = csrf_client.get(path, headers={"Accept-Language": locale})
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert f'<html lang="{locale}">' in html
+    expected = translated(locale, message)
+    if locale != "en":
+        assert expected != message
+    assert str(escape(expected)) in html
