@@ -284,7 +284,11 @@ def mark_bank_transfer_paid(order, now=None):
     if order.state not in ("pending", "expired") or payment is None:
         db.session.rollback()
         raise CheckoutError(_l("This order is not waiting for a bank transfer."))
-    lock_row(Payment, payment.id)
+    payment = lock_row(Payment, payment.id)
+    db.session.refresh(order)
+    if payment.state != "created" or order.state not in ("pending", "expired"):  # a second click won
+        db.session.rollback()
+        raise CheckoutError(_l("This order is not waiting for a bank transfer."))
     _mark_paid(order, payment, now)
     db.session.commit()
 

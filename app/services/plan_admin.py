@@ -26,6 +26,7 @@ from app.models import (
     Subscription,
 )
 from app.models.plans import LEGAL_PAGES
+from app.services.errors import ServiceError
 from app.services.money import MAX_MINOR, SITE_CURRENCIES
 from app.services.reports import local_iso, write_csv
 
@@ -43,7 +44,8 @@ SUBSCRIPTION_STATE_LABELS = {
 }
 CYCLE_LABELS = {"monthly": _l("Monthly"), "annual": _l("Annual")}
 
-CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")  # of plans and add-ons, after lower-casing
+CODE_RULE = _l("Use up to 40 lower-case letters a–z, digits and hyphens, starting with a letter or digit.")
 MAX_POSITION = 10_000
 MAX_NAME = 80  # plans and add-ons
 MAX_SUMMARY = 300
@@ -53,11 +55,8 @@ MAX_LEGAL_BODY = 50_000
 PER_PAGE = 50
 
 
-class PlanAdminError(ValueError):
-    def __init__(self, message, field=None):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
+class PlanAdminError(ServiceError):
+    """The catalogue or a legal page cannot be changed as asked."""
 
 
 def _commit(field, message):
@@ -120,10 +119,7 @@ def _catalogue_fields(model, item, *, code, name, monthly_price_minor, annual_pr
     """Check a plan's or add-on's fields and return its columns (`item` is None when new)."""
     code = (code or "").strip().lower()
     if not CODE_PATTERN.match(code):
-        raise PlanAdminError(
-            _l("Use up to 40 lower-case letters a–z, digits and hyphens, starting with a letter or digit."),
-            "code",
-        )
+        raise PlanAdminError(CODE_RULE, "code")
     same_code = select(model.id).where(model.code == code)
     if item is not None:
         same_code = same_code.where(model.id != item.id)
@@ -170,7 +166,8 @@ def update_plan(plan, **fields):
 
 
 def plan_was_sold(plan):
-    return db.session.scalar(select(Subscription.id).where(Subscription.plan_id == plan.id).limit(1)) is not None
+    sold = select(Subscription.id).where(Subscription.plan_id == plan.id).limit(1)
+    return db.session.scalar(sold) is not None
 
 
 def delete_plan(plan):
@@ -254,7 +251,9 @@ def set_plan_features(plan, offers):
     """
     known = set(db.session.scalars(select(Feature.id).where(Feature.id.in_(list(offers)))))
     if known != set(offers):
-        raise PlanAdminError(_l("A feature has been removed meanwhile. Please check the list and save again."))
+        raise PlanAdminError(
+            _l("A feature has been removed meanwhile. Please check the list and save again.")
+        )
     values = {}
     for feature_id, value in offers.items():
         if value is not None:

@@ -119,3 +119,25 @@ def test_holds_expiring_while_people_register_never_oversell(postgresql_app):
     assert sum(isinstance(r, Order) for r in results) == 3
     live = db.session.query(Registration).filter_by(session_id=session_id, state="held").count()
     assert live == 3
+
+
+def test_two_clicks_on_mark_as_paid_renew_a_subscription_once(postgresql_app):
+    from app.models import Subscription
+    from tests.plan_factories import make_invoice
+    from tests.subscription_factories import make_subscription
+
+    subscription = make_subscription(state="past_due", payment_method="bank_transfer", vault_id="")
+    period_end = subscription.current_period_end
+    order_id = make_invoice(subscription, billing=f"renewal:{period_end.date().isoformat()}").id
+
+    results = run_together(
+        postgresql_app, 2, lambda n: checkout.mark_bank_transfer_paid(db.session.get(Order, order_id))
+    )
+
+    assert sum(r is None for r in results) == 1
+    assert all(r is None or isinstance(r, (checkout.CheckoutError, Busy)) for r in results)
+    db.session.expire_all()
+    renewed = db.session.get(Subscription, subscription.id)
+    assert renewed.state == "active"
+    assert renewed.current_period_start == period_end  # advanced one period, not two
+    assert db.session.query(OutboxMessage).filter(OutboxMessage.subject.contains("renewed")).count() == 1

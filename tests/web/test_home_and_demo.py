@@ -28,8 +28,8 @@ def test_demo_load_creates_an_organisation_people_departments_and_sessions(app):
     assert result.exit_code == 0, result.output
     assert "admin@example.com" in result.output and demo.DEMO_PASSWORD in result.output
     assert db.session.query(Department).count() == 2
-    roles = sorted(u.role for u in db.session.query(User))
-    assert roles == ["admin", "host"]
+    roles = sorted((u.organization.is_operator, u.role) for u in db.session.query(User))
+    assert roles == [(False, "admin"), (False, "host"), (True, "admin")]  # the provider, the operator
     sessions = db.session.query(TrainingSession).all()
     assert len(sessions) >= 3 and any(s.fee_minor > 0 for s in sessions)
     assert all(s.starts_at > utcnow() for s in sessions)

@@ -18,6 +18,8 @@ from wtforms.widgets import HiddenInput
 from app.forms import LecternForm, currency_choices, length, required
 from app.services.money import AmountError, amount_error_message, parse_major_amount
 from app.services.plan_admin import (
+    CODE_PATTERN,
+    CODE_RULE,
     MAX_FEATURE_NAME,
     MAX_FEATURE_VALUE,
     MAX_LEGAL_BODY,
@@ -31,6 +33,10 @@ from app.services.reports import major_string
 
 def _strip(value):
     return value.strip() if isinstance(value, str) else value
+
+
+def _lower(value):
+    return value.lower() if isinstance(value, str) else value
 
 
 def _position_field():
@@ -51,9 +57,10 @@ class _CatalogueItemForm(LecternForm):
     """A plan or an add-on: the two have the same fields, priced per license or per subscription."""
 
     code = StringField(
-        _l("Code"), [required(), length(40)], filters=[_strip],
+        _l("Code"), [required(), validators.Regexp(CODE_PATTERN, message=CODE_RULE)],
+        filters=[_strip, _lower],
         description=_l("Lower-case letters, digits and hyphens, used in links (for example business)."),
-        render_kw={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "none"},
+        render_kw={"maxlength": 40, "autocomplete": "off", "spellcheck": "false", "autocapitalize": "none"},
     )
     name = StringField(_l("Name"), [required(), length(MAX_NAME)], filters=[_strip])
     summary = TextAreaField(_l("Summary"), [length(MAX_SUMMARY)], filters=[_strip], render_kw={"rows": 2})
@@ -134,7 +141,8 @@ class PlanFeaturesForm(LecternForm):
     def for_plan(cls, features, offers, **kwargs):
         """One row per feature, filled in from the plan's offers ({feature id: value})."""
         rows = [
-            {"feature_id": feature.id, "included": feature.id in offers, "value": offers.get(feature.id) or ""}
+            {"feature_id": feature.id, "included": feature.id in offers,
+             "value": offers.get(feature.id) or ""}
             for feature in features
         ]
         return cls(data={"offers": rows}, **kwargs)

@@ -65,18 +65,19 @@ def manage_new_plan():
         except PlanAdminError as error:
             _show_error(form, error)
         else:
-            flash(_l("The plan %(name)s has been created. Now choose its features.", name=plan.name), "success")
+            flash(_l("The plan %(name)s has been created. Now choose its features.", name=plan.name),
+                  "success")
             return redirect(url_for("plans.manage_plan", plan_id=plan.id))
     return render("plans/manage_plan.html", plan=None, form=form, status=form_status(form))
 
 
 def _render_plan(plan, form=None, features_form=None):
     """The plan's page: its details and its features, one of them possibly posted back."""
-    form = form or PlanForm.for_item(plan, formdata=None)
     features = plan_admin.all_features()
-    features_form = features_form or PlanFeaturesForm.for_plan(
-        features, plan_admin.plan_offers(plan), formdata=None
-    )
+    if form is None:
+        form = PlanForm.for_item(plan, formdata=None)
+    if features_form is None:
+        features_form = PlanFeaturesForm.for_plan(features, plan_admin.plan_offers(plan), formdata=None)
     return render(
         "plans/manage_plan.html", plan=plan, form=form, features_form=features_form,
         feature_names={feature.id: feature.name for feature in features},
@@ -137,6 +138,10 @@ def _feature_form(feature, **kwargs):
     return FeatureForm(obj=feature, prefix=f"feature-{feature.id}", **kwargs)
 
 
+def _new_feature_form(**kwargs):
+    return FeatureForm(position=plan_admin.next_position(Feature), **kwargs)
+
+
 def _render_features(form=None, posted=None, status=200):
     """The features page; `posted` is (feature id, its form) when that came back with errors."""
     posted_id, posted_form = posted or (None, None)
@@ -144,7 +149,8 @@ def _render_features(form=None, posted=None, status=200):
         (feature, posted_form if feature.id == posted_id else _feature_form(feature, formdata=None))
         for feature in plan_admin.all_features()
     ]
-    form = form or FeatureForm(formdata=None, position=plan_admin.next_position(Feature))
+    if form is None:
+        form = _new_feature_form(formdata=None)
     return render("plans/manage_features.html", "plans/_manage_features.html", status=status,
                   rows=rows, form=form)
 
@@ -159,7 +165,7 @@ def _features_changed(message):
 @bp.route("/manage/features", methods=["GET", "POST"])
 @operator_required
 def manage_features():
-    form = FeatureForm()
+    form = _new_feature_form()
     if form.validate_on_submit():
         try:
             feature = plan_admin.create_feature(form.name.data, form.position.data)
