@@ -43,7 +43,7 @@ def load_demo(if_empty):
     if demo.is_loaded():
         click.echo("Sign in at /auth/sign-in with:")
         for role, email in demo.DEMO_LOGINS:
-            click.echo(f"  {role:<6} {email}  password: {demo.DEMO_PASSWORD}")
+            click.echo(f"  {role:<8} {email}  password: {demo.DEMO_PASSWORD}")
 
 
 @payments_cli.command("reconcile")

@@ -16,13 +16,11 @@ from app.services.locks import Busy, lock_row
 
 def _assign_site_url(subscription):
     """The site URL the buyer chose; if someone else took it meanwhile, the nearest free one."""
-    from app.services.subscriptions import subdomain_unavailable, suggest_subdomain
+    from app.services.subscriptions import free_variant
 
     organization = lock_row(Organization, subscription.organization_id)
-    wanted = subscription.site_subdomain
-    if subdomain_unavailable(wanted, organization.id):
-        wanted = suggest_subdomain(f"{wanted}@{wanted}", organization.id)
-        subscription.site_subdomain = wanted
+    wanted = free_variant(subscription.site_subdomain, organization.id)
+    subscription.site_subdomain = wanted
     organization.subdomain = wanted
 
 

@@ -293,19 +293,29 @@ def subdomain_unavailable(subdomain, organization_id):
     return _l("This site URL is taken. Please choose another.") if taken else None
 
 
-def suggest_subdomain(email, organization_id):
+def suggest_subdomain(email, organization_id, fallback=""):
     """A free site URL from the account's email: the company part of the domain, or the
-    name before the @ for public mail services."""
+    name before the @ for public mail services; `fallback` (the site's current URL) when
+    neither makes a usable one (admin@example.com)."""
     local, _, domain = (email or "").lower().partition("@")
     company = domain.split(".")[0]
-    base = company if company and company not in FREE_MAIL_DOMAINS else local
-    base = re.sub(r"[^a-z0-9]+", "-", base).strip("-")[:50]
-    if len(base) < 3:
-        base = f"{base}-site".strip("-")
-    candidate, n = base, 1
+    names = ([company] if company and company not in FREE_MAIL_DOMAINS else []) + [local, fallback]
+    labels = [_as_label(name) for name in names if name]
+    usable = [label for label in labels if SUBDOMAIN.match(label) and label not in RESERVED_SUBDOMAINS]
+    return free_variant(usable[0] if usable else "site", organization_id)
+
+
+def _as_label(name):
+    label = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:50]
+    return f"{label}-site".strip("-") if len(label) < 3 else label
+
+
+def free_variant(label, organization_id):
+    """The label itself when it is free, else the first free label-2, label-3 …"""
+    candidate, n = label, 1
     while subdomain_unavailable(candidate, organization_id):
         n += 1
-        candidate = f"{base}-{n}"
+        candidate = f"{label}-{n}"
     return candidate
 
 

@@ -477,3 +477,9 @@ def test_phone_numbers_to_port_must_be_in_international_form(app):
     with pytest.raises(PlanError) as refused:
         subscriptions.parse_phone_numbers("08 123 456 78")
     assert refused.value.field == "porting_numbers"
+
+
+def test_the_site_url_falls_back_to_the_current_one_when_the_email_gives_nothing_usable(app):
+    organization = factories.make_organization(subdomain="nordic-training")
+    assert subscriptions.suggest_subdomain("admin@example.com", organization.id,
+                                           fallback=organization.subdomain) == "nordic-training"

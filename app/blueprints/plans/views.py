@@ -151,7 +151,9 @@ def checkout_page():
         return redirect(url_for("plans.subscription"))
     form = CheckoutForm()
     if request.method == "GET":
-        form.site_subdomain.data = subscriptions.suggest_subdomain(current_user.email, current_user.organization_id)
+        form.site_subdomain.data = subscriptions.suggest_subdomain(
+            current_user.email, current_user.organization_id, fallback=current_user.organization.subdomain
+        )
     elif form.validate_on_submit():
         return _place_order(form)
     return _render_checkout(form, status=form_status(form) if request.method == "POST" else 200)
