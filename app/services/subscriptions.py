@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -191,14 +192,16 @@ def place_order(buyer, cart, shown_revision, shown_total_minor, details, locale,
         _refuse(_l("The total has changed. Please check it and confirm again."), "cart")
     needed = licensed_users(organization.id)
     if priced.licenses < needed:
-        _refuse(_l("Your organisation has %(count)s hosts and administrators: buy at least that many licenses.",
-                   count=needed), "licenses")
+        _refuse(lazy_ngettext(
+            "Your organisation has %(num)d host or administrator: buy at least %(num)d license.",
+            "Your organisation has %(num)d hosts and administrators: buy at least %(num)d licenses.", needed,
+        ), "licenses")
     if details.calling_plan not in CALLING_PLANS:
         _refuse(_l("Choose a calling plan."), "calling_plan")
     if details.renewal_payment not in RENEWAL_PAYMENTS:
         _refuse(_l("Choose how renewals are paid."), "renewal_payment")
     if not 0 <= details.new_numbers <= MAX_NEW_NUMBERS:
-        _refuse(_l("Choose between 0 and %(max)s new numbers.", max=MAX_NEW_NUMBERS), "new_numbers")
+        _refuse(_l("Choose from 0 to %(max)s new phone numbers.", max=MAX_NEW_NUMBERS), "new_numbers")
     subdomain_problem = subdomain_unavailable(details.site_subdomain, organization.id)
     if subdomain_problem:
         _refuse(subdomain_problem, "site_subdomain")
@@ -280,7 +283,7 @@ def new_subscription_order(subscription, buyer, locale, lines, billing_key, now,
 def subdomain_unavailable(subdomain, organization_id):
     """None when the site URL can be used by this organisation, else why not."""
     if not SUBDOMAIN.match(subdomain or "") or subdomain in RESERVED_SUBDOMAINS:
-        return _l("Use 3 to 63 lower-case letters, digits and hyphens, not at the start or end.")
+        return _l("Use 3 to 63 lower-case letters, digits and hyphens; a hyphen cannot come first or last.")
     taken = db.session.scalar(
         select(Organization.id).where(Organization.subdomain == subdomain, Organization.id != organization_id)
     ) or db.session.scalar(
@@ -400,7 +403,7 @@ def order_licenses(subscription, buyer, added, shown_total_minor, locale, now=No
     now = now or utcnow()
     subscription = lock_row(Subscription, subscription.id)
     if subscription.state not in ("provisioning", "active"):
-        _refuse(_l("Licenses can be added while the subscription is active."))
+        _refuse(_l("Licenses can only be added while the subscription is active."))
     if not 1 <= added <= plan_pricing.MAX_LICENSES - subscription.licenses:
         _refuse(_l("Enter a number of licenses between 1 and %(max)s.",
                    max=plan_pricing.MAX_LICENSES - subscription.licenses), "licenses")
@@ -424,8 +427,9 @@ def reduce_licenses_at_renewal(subscription, licenses):
         _refuse(_l("This subscription can no longer be changed."))
     needed = licensed_users(subscription.organization_id)
     if not max(needed, 1) <= licenses <= subscription.licenses:
-        _refuse(_l("Choose between %(low)s and %(high)s licenses: you have %(count)s hosts and administrators.",
-                   low=max(needed, 1), high=subscription.licenses, count=needed), "licenses")
+        _refuse(_l("Choose at least as many licenses as you have hosts and administrators (%(count)s) "
+                   "and no more than you have now (%(high)s).", count=max(needed, 1), high=subscription.licenses),
+                "licenses")
     subscription.licenses_at_renewal = None if licenses == subscription.licenses else licenses
     db.session.commit()
 
@@ -442,8 +446,8 @@ def check_license_for_role(organization_id, current_role, new_role):
     licenses = min(subscription.licenses, subscription.licenses_at_renewal or subscription.licenses)
     if licensed_users(organization_id) >= licenses:
         raise PlanError(
-            _l("All %(count)s licenses are in use. Add licenses on the Subscription page first.",
-               count=licenses),
+            lazy_ngettext("Your plan's %(num)d license is in use. Add licenses on the Subscription page first.",
+                          "All %(num)d licenses are in use. Add licenses on the Subscription page first.", licenses),
             "role",
         )
 

@@ -68,7 +68,7 @@ class OrganizationForm(LecternForm):
     )
     tax_exempt = BooleanField(
         _l("Our organisation is exempt from tax"),
-        description=_l("Tax-exempt organisations buy paid plans through our sales team."),
+        description=_l("Tax-exempt organisations buy plans through our sales team."),
     )
 
     def __init__(self, *args, **kwargs):

@@ -113,7 +113,7 @@ class CheckoutForm(LecternForm):
 
     def validate_service_address(self, field):
         if not self.service_same_as_billing.data and not field.data:
-            raise validators.ValidationError(_l("Enter the service address, or tick that it is the billing address."))
+            raise validators.ValidationError(_l("Enter the service address, or tick “The service address is the billing address”."))
 
 
 class SalesRequestForm(LecternForm):

@@ -266,7 +266,7 @@ def manage_legal_page(slug):
         except PlanAdminError as error:
             _show_error(form, error)
         else:
-            flash(_l("%(title)s has been saved.", title=LEGAL_PAGE_TITLES[slug]), "success")
+            flash(_l("The page “%(title)s” has been saved.", title=LEGAL_PAGE_TITLES[slug]), "success")
             return redirect(url_for("plans.manage_legal_pages"))
     return render("plans/manage_legal_page.html", slug=slug, title=LEGAL_PAGE_TITLES[slug], form=form,
                   status=form_status(form))

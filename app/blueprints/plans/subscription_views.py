@@ -4,6 +4,7 @@
 from flask import flash, g, redirect, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -147,7 +148,8 @@ def reduce_licenses():
             form.licenses.errors = [*form.licenses.errors, error.message]
     if form.errors:
         return _render(_subscription(), status=422, reduce_form=form)
-    flash(_l("From the next renewal your plan has %(count)s licenses.", count=form.licenses.data), "success")
+    flash(lazy_ngettext("From the next renewal your plan has %(num)d license.",
+                        "From the next renewal your plan has %(num)d licenses.", form.licenses.data), "success")
     return redirect(url_for("plans.subscription"))
 
 
