@@ -1,0 +1,1 @@
+"""Service setup after the wizard, ending with Provision: filled in below."""

@@ -1,0 +1,1 @@
+"""The setup wizard (/partners/setup/<token>): filled in below."""
