@@ -66,7 +66,7 @@ def place_order(user, request, today):
         raise PartnerOrderError(_l("Enter a number of licenses between 1 and %(max)s.", max=MAX_LICENSES), "licenses")
     add_ons = plan_catalog.add_ons_by_code(request.add_on_codes)
     if len(add_ons) != len(set(request.add_on_codes)):
-        raise PartnerOrderError(_l("An add-on in your cart is no longer on sale. Please check your choice."),
+        raise PartnerOrderError(_l("An add-on you chose is no longer on sale. Please check your choice."),
                                 "add_ons")
     if request.requested_start_on < today:
         raise PartnerOrderError(_l("The start date cannot be in the past."), "requested_start_on")

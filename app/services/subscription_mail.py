@@ -16,6 +16,7 @@ SUBJECTS = {
     "renewed": _l("Your plan has been renewed"),
     "renewal_failed": _l("We could not renew your plan"),
     "invoice": _l("Invoice for your plan's renewal"),
+    "first_invoice": _l("Invoice for your plan"),
     "canceled": _l("Your plan has ended"),
 }
 
