@@ -60,14 +60,16 @@ class ServiceSettings:
 
 
 def may_manage(user, order):
-    """The customer's administrators, and the partner's administrators when the partner
-    sets the customer up (a customer who set up alone gives the partner no access)."""
-    if not user.is_admin or order.customer_organization_id is None:
+    """The customer's administrators, and, when the partner sets the customer up (a customer
+    who set up alone gives the partner no access), the partner's administrators and the
+    partner's person who completed the setup wizard."""
+    if order.customer_organization_id is None:
         return False
     if user.organization_id == order.customer_organization_id:
-        return True
-    return bool(order.partner_manages) and (
-        order.partner_organization_id is not None and user.organization_id == order.partner_organization_id
+        return user.is_admin
+    partners_own = order.partner_organization_id is not None and user.organization_id == order.partner_organization_id
+    return bool(order.partner_manages) and partners_own and (
+        user.is_admin or user.email == (order.set_up_by_email or "").lower()
     )
 
 

@@ -161,8 +161,10 @@ def complete_setup(order_id, answers, password, setter_email, now, *, locale="en
         raise PartnerOrderError(_l("Some answers are missing. Please start again from your setup link."))
     setter_email = normalize_email(setter_email or "")
     admin_email = normalize_email(answers.get("admin_email", ""))
-    # Hashing is slow on purpose: do it before taking the lock.
+    # Hashing is slow on purpose: do it before taking the lock. The administrator the partner
+    # sets up gets an unusable password until they choose one from their email.
     password_hash = hash_password(password) if password else None
+    unusable_hash = hash_password(secrets.token_urlsafe(32)) if role == "partner" else None
 
     order = lock_row(PartnerOrder, order_id)
     _refuse_unless_awaiting(order)
@@ -186,7 +188,7 @@ def complete_setup(order_id, answers, password, setter_email, now, *, locale="en
         else:
             administrator = User(
                 email=admin_email, name=answers["admin_name"].strip(),
-                password_hash=hash_password(secrets.token_urlsafe(32)),  # unusable until they choose one
+                password_hash=unusable_hash,
                 organization=customer, role="admin", locale=answers["locale"],
             )
         db.session.add(administrator)
