@@ -4,28 +4,23 @@ from flask_babel import lazy_gettext as _l
 from wtforms import DateField, EmailField, IntegerField, RadioField, SelectChoice, SelectField, StringField, validators
 
 from app.blueprints.plans.forms import CYCLE_LABELS, CheckboxList
-from app.forms import LecternForm, email_address, length, required
+from app.forms import LecternForm, email_address, length, number_range, required, strip
 from app.services.plan_pricing import MAX_LICENSES
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 class PartnerOrderForm(LecternForm):
     partner_organization_id = SelectField(_l("Partner"), coerce=int, validators=[validators.Optional()])
-    partner_name = StringField(_l("Or a new partner's company name"), [length(200)], filters=[_strip])
+    partner_name = StringField(_l("Or a new partner's company name"), [length(200)], filters=[strip])
     plan = SelectField(_l("Plan"), validators=[required()])
     cycle = RadioField(_l("Automatic renewal"), default="annual", validators=[required()],
                        choices=[SelectChoice(code, label) for code, label in CYCLE_LABELS.items()])
-    licenses = IntegerField(_l("Licenses"), [required(), validators.NumberRange(
-        min=1, max=MAX_LICENSES, message=_l("Enter a number from %(min)d to %(max)d."))], default=1)
+    licenses = IntegerField(_l("Licenses"), [required(), number_range(1, MAX_LICENSES)], default=1)
     add_ons = CheckboxList(_l("Add-ons"))
-    customer_name = StringField(_l("Customer's company name"), [required(), length(200)], filters=[_strip])
+    customer_name = StringField(_l("Customer's company name"), [required(), length(200)], filters=[strip])
     requested_start_on = DateField(_l("Requested start date"), [required()],
                                    description=_l("The provisioning contact gets the setup link on this day."))
     contact_email = EmailField(
-        _l("Provisioning contact's email"), [required(), email_address(), length(254)], filters=[_strip],
+        _l("Provisioning contact's email"), [required(), email_address(), length(254)], filters=[strip],
         description=_l("The person, or a shared address, who will set up the customer's site."),
     )
 

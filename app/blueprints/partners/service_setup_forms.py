@@ -4,21 +4,18 @@ from flask_babel import lazy_gettext as _l
 from wtforms import IntegerField, SelectChoice, SelectField, StringField, validators
 
 from app.blueprints.plans.forms import CALLING_PLAN_LABELS
-from app.forms import LecternForm, length, locale_choices, required, timezone_choices
+from app.forms import (
+    LecternForm,
+    length,
+    locale_choices,
+    lower,
+    number_range,
+    required,
+    strip,
+    timezone_choices,
+)
 from app.services.partner_provisioning import MAX_NAME_LENGTH, MAX_SESSION_MINUTES, MIN_SESSION_MINUTES, ServiceSettings
 from app.services.subscriptions import MAX_NEW_NUMBERS
-
-
-def _number(min, max):
-    return validators.NumberRange(min=min, max=max, message=_l("Enter a number from %(min)d to %(max)d."))
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
-def _lower(value):
-    return value.lower() if isinstance(value, str) else value
 
 
 class ServiceSetupForm(LecternForm):
@@ -29,20 +26,20 @@ class ServiceSetupForm(LecternForm):
         validators=[required()],
     )
     new_numbers = IntegerField(
-        _l("New phone numbers"), [validators.Optional(), _number(0, MAX_NEW_NUMBERS)], default=0,
+        _l("New phone numbers"), [validators.Optional(), number_range(0, MAX_NEW_NUMBERS)], default=0,
         description=_l("New numbers are ready as soon as the site is provisioned."),
     )
     # Meeting settings
     default_duration_min = IntegerField(
         _l("Default session length (minutes)"),
-        [required(), _number(MIN_SESSION_MINUTES, MAX_SESSION_MINUTES)],
+        [required(), number_range(MIN_SESSION_MINUTES, MAX_SESSION_MINUTES)],
         description=_l("New sessions start with this length; hosts can change it for each session."),
     )
     locale = SelectField(_l("Default language"), validators=[required()])
     timezone = SelectField(_l("Time zone"), validators=[required()])
     # Company settings
-    company_name = StringField(_l("Organisation name"), [required(), length(MAX_NAME_LENGTH)], filters=[_strip])
-    subdomain = StringField(_l("Site URL"), [required(), length(63)], filters=[_strip, _lower])
+    company_name = StringField(_l("Organisation name"), [required(), length(MAX_NAME_LENGTH)], filters=[strip])
+    subdomain = StringField(_l("Site URL"), [required(), length(63)], filters=[strip, lower])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
