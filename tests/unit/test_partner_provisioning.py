@@ -318,14 +318,6 @@ def test_who_may_manage_and_view(app):
 # Races (PostgreSQL) -------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def postgresql_app(app):
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite serialises writers: the race tests run on the PostgreSQL backend")
-    db.engine.pool.dispose()
-    return app
-
-
 def test_two_provisions_at_once_bill_once(postgresql_app, add_on):
     setup = make_order_in_setup(add_ons=[add_on])
     order_id = setup.order.id

@@ -340,15 +340,12 @@ def test_the_customer_administrator_address_check(app):
 # Two people finishing at once (PostgreSQL) ------------------------------------------------------
 
 
-def test_two_people_completing_the_same_order_at_once_one_wins_and_the_other_is_told(app):
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite serialises writers: the race tests run on the PostgreSQL backend")
-    db.engine.pool.dispose()
+def test_two_people_completing_the_same_order_at_once_one_wins_and_the_other_is_told(postgresql_app):
     order = make_partner_order(partner=make_partner())
     order_id = order.id
     answers = [dict(CUSTOMER_ANSWERS, admin_email=f"admin{n}@kund.example") for n in range(2)]
 
-    results = run_together(app, 2, lambda n: partner_setup.complete_setup(
+    results = run_together(postgresql_app, 2, lambda n: partner_setup.complete_setup(
         order_id, answers[n], PASSWORD, answers[n]["admin_email"], NOW))
 
     assert sum(isinstance(r, partner_setup.SetupDone) for r in results) == 1
