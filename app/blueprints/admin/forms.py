@@ -69,7 +69,7 @@ class OrganizationForm(LecternForm):
     account_representative_email = EmailField(
         _l("Account representative for partner orders"),
         [validators.Optional(), email_address(), length(254)],
-        description=_l("Alerted when a partner order's setup has not started a day after its start date."),
+        description=_l("Gets an email when a partner order's setup has not started a day after its start date."),
     )
     tax_exempt = BooleanField(
         _l("Our organisation is exempt from tax"),

@@ -21,7 +21,7 @@ class PartnerOrderForm(LecternForm):
                                    description=_l("The provisioning contact gets the setup link on this day."))
     contact_email = EmailField(
         _l("Provisioning contact's email"), [required(), email_address(), length(254)], filters=[strip],
-        description=_l("The person, or a shared address, who will set up the customer's site."),
+        description=_l("The person who will set up the customer's site (a shared address works too)."),
     )
 
     def __init__(self, plans, add_ons, partners=None, *args, **kwargs):

@@ -55,7 +55,7 @@ def new_order():
         except PartnerOrderError as error:
             getattr(form, error.field or "", form.plan).errors.append(error.message)
         else:
-            flash(_l("Order %(code)s is placed. %(email)s gets the setup link on the start date.",
+            flash(_l("Order %(code)s has been placed. %(email)s gets the setup link on the start date.",
                      code=order.code, email=order.contact_email), "success")
             return redirect(url_for("partners.orders"))
     return render("partners/new_order.html", form=form, status=form_status(form))

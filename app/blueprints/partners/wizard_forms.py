@@ -55,12 +55,12 @@ class WhoForm(StepForm):
         _l("Who will set up the services?"),
         [required()],
         choices=[
-            SelectChoice("me", _l("Yes, I will set up the services")),
+            SelectChoice("me", _l("I will set up the services myself")),
             SelectChoice("colleague", _l("Another person in my company will set them up")),
             SelectChoice("customer", _l("The customer will set them up")),
         ],
     )
-    colleague_email = EmailField(_l("Their email address"), [length(254)])
+    colleague_email = EmailField(_l("Your colleague's email address"), [length(254)])
     customer_email = EmailField(_l("The customer administrator's email address"), [length(254)])
 
     def validate(self, extra_validators=None):
@@ -161,4 +161,4 @@ class PasswordForm(StepForm):
 
 class NewLinkForm(LecternForm):
     code = StringField(_l("Order code"), [required(), length(20)], description=_l("For example P-AB23CD45."))
-    email = EmailField(_l("Provisioning contact's email address"), [required(), email_address(), length(254)])
+    email = EmailField(_l("Provisioning contact's email"), [required(), email_address(), length(254)])
