@@ -102,6 +102,12 @@ class Config:
     PHONE_NUMBER_FIRST = _env("PHONE_NUMBER_FIRST", "+46840000000")
     PHONE_NUMBER_BLOCK = _env("PHONE_NUMBER_BLOCK", 10000)
 
+    # Partner orders: how long a "Set up now" link works, and who is alerted when a setup has
+    # not started a day after its start date (the operator can set its own under Manage plans).
+    SETUP_LINK_DAYS = _env("SETUP_LINK_DAYS", 14)
+    ACCOUNT_REPRESENTATIVE_EMAIL = _env("ACCOUNT_REPRESENTATIVE_EMAIL", "partners@lectern.localhost")
+    RATELIMIT_SETUP_LINK = _env("RATELIMIT_SETUP_LINK", "5 per minute;20 per hour")  # new-link requests
+
     # The address links in emails point at (emails are rendered outside a request).
     EXTERNAL_URL = _env("EXTERNAL_URL", "http://127.0.0.1:5000")
 

@@ -65,6 +65,7 @@ def _register_blueprints(app):
     from app.blueprints.invitations import bp as invitations_bp
     from app.blueprints.join import bp as join_bp
     from app.blueprints.main import bp as main_bp
+    from app.blueprints.partners import bp as partners_bp
     from app.blueprints.plans import bp as plans_bp
     from app.blueprints.scheduling import bp as scheduling_bp
     from app.blueprints.webhooks import bp as webhooks_bp
@@ -80,6 +81,7 @@ def _register_blueprints(app):
     app.register_blueprint(join_bp)  # /j/<token>, /s/<slug>/join: the room gate
     app.register_blueprint(cost_bp)  # /sessions/<id>/cost: the Estimated session cost (pay-per-use)
     app.register_blueprint(plans_bp, url_prefix="/plans")  # pricing, cart, checkout; /plans/manage
+    app.register_blueprint(partners_bp, url_prefix="/partners")  # orders, setup wizard, service setup
 
 
 def _deliver_mail_after_requests(app):

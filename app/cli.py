@@ -6,7 +6,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from app.services import checkout, demo, mail, provisioning, renewals
+from app.services import checkout, demo, mail, partner_orders, provisioning, renewals
 from app.services.payments import operator_paypal, provider_for_order
 
 mail_cli = AppGroup("mail", help="Deliver queued mail.")
@@ -14,6 +14,7 @@ demo_cli = AppGroup("demo", help="Demo data for a portal to look at.")
 payments_cli = AppGroup("payments", help="Settle payments with the providers.")
 provisioning_cli = AppGroup("provisioning", help="Set up sites whose plan was paid.")
 billing_cli = AppGroup("billing", help="Renew subscriptions.")
+partners_cli = AppGroup("partners", help="Partner orders.")
 
 
 @mail_cli.command("send")
@@ -70,14 +71,31 @@ def renew():
     click.echo(", ".join(f"{name}: {count}" for name, count in result.counts.items()))
 
 
+@partners_cli.command("dispatch")
+def dispatch_partner_orders():
+    """Email "Set up now" for partner orders whose start date has come, and alert the account
+    representative once about setups not started a day after. Safe to run more than once a day."""
+    result = _dispatch()
+    click.echo(f"setup links sent: {result.sent}, escalated: {result.escalated}")
+
+
+def _dispatch():
+    from app.blueprints.partners.links import setup_link_for
+
+    representative = partner_orders.representative_email(current_app.config["ACCOUNT_REPRESENTATIVE_EMAIL"])
+    return partner_orders.dispatch(setup_link_for, representative)
+
+
 @click.command("worker")
 @click.option("--interval", default=10.0, show_default=True, help="Seconds between rounds.")
 @click.option("--once", is_flag=True, help="One round, then stop.")
 def worker(interval, once):
-    """Everything in the background, in one process: mail, provisioning, payments, renewals."""
+    """Everything in the background, in one process: mail, provisioning, partner orders,
+    payments, renewals."""
     policy = renewals.RenewalPolicy.from_config(current_app.config)
     while True:
         provisioning.run_pending()
+        _dispatch()
         checkout.reconcile(provider_for_order)
         renewals.run(operator_paypal(current_app.config), policy)
         mail.deliver_with_config(current_app.config, limit=500)
@@ -92,4 +110,5 @@ def init_app(app):
     app.cli.add_command(payments_cli)
     app.cli.add_command(provisioning_cli)
     app.cli.add_command(billing_cli)
+    app.cli.add_command(partners_cli)
     app.cli.add_command(worker)

@@ -106,3 +106,18 @@ def currency_choices():
         SelectChoice(code, f"{code} — {get_currency_name(code, locale=locale)}")
         for code in SITE_CURRENCIES
     ]
+
+
+def number_range(min, max, message=None):
+    return validators.NumberRange(
+        min=min, max=max, message=message or _l("Enter a number from %(min)d to %(max)d.")
+    )
+
+
+def strip(value):
+    """A filter: surrounding spaces are never meant."""
+    return value.strip() if isinstance(value, str) else value
+
+
+def lower(value):
+    return value.lower() if isinstance(value, str) else value

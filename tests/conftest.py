@@ -108,6 +108,15 @@ def _empty_all_tables():
 
 
 @pytest.fixture
+def postgresql_app(app):
+    """For race tests: only a real multi-writer database shows them (SQLite serialises writers)."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serialises writers: the race tests run on the PostgreSQL backend")
+    db.engine.pool.dispose()
+    return app
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

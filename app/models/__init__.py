@@ -12,6 +12,7 @@ from app.models.commerce import (
     Registration,
 )
 from app.models.outbox import OutboxMessage
+from app.models.partners import PartnerOrder
 from app.models.pay_per_use import SessionCost, UsageCorrection
 from app.models.plans import (
     AddOn,
@@ -53,6 +54,7 @@ __all__ = [
     "OrderLine",
     "Organization",
     "OutboxMessage",
+    "PartnerOrder",
     "Payment",
     "Refund",
     "Registration",

@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, Text, UniqueConstraint, text
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, UTCDateTime, utcnow
@@ -31,6 +31,10 @@ class Organization(Base):
     is_operator: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     # Tax-exempt organisations buy plans through sales, not the self-service checkout.
     tax_exempt: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # On the operator's row: who is alerted when a partner order's setup has not started.
+    account_representative_email: Mapped[str] = mapped_column(String(254), default="", server_default="")
+    # Meeting settings: the length a new session starts with on the schedule form.
+    default_duration_min: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     users: Mapped[list["User"]] = relationship(back_populates="organization")

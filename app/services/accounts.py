@@ -260,7 +260,8 @@ def remove_department(organization, department):
 
 
 def update_organization(organization, name, locale, timezone, currency, *,
-                        sender_name=None, sender_email=None, signature=None, tax_exempt=None):
+                        sender_name=None, sender_email=None, signature=None, tax_exempt=None,
+                        account_representative_email=None):
     """Save the site's settings; the sender settings (used by invitation emails) change only
     when given: sender_name, sender_email ("" = the server's address) and signature."""
     organization.name = name.strip()
@@ -275,6 +276,8 @@ def update_organization(organization, name, locale, timezone, currency, *,
         organization.signature = signature.replace("\r\n", "\n").strip()
     if tax_exempt is not None:
         organization.tax_exempt = tax_exempt
+    if account_representative_email is not None:
+        organization.account_representative_email = account_representative_email.strip().lower()
     db.session.commit()
 
 

@@ -28,6 +28,7 @@ DEMO_LOGINS = (
     ("admin", "admin@example.com"),  # Nordic Training Academy, a customer on the free service
     ("host", "host@example.com"),
     ("operator", "operator@example.com"),  # an administrator of Lectern Cloud, which runs the portal
+    ("partner", "partner@example.com"),  # Baltic Learning Partners, who order plans for customers
 )
 
 DEMO_SESSIONS = (
@@ -93,7 +94,8 @@ DEMO_LEGAL_PAGES = {
 
 def load(now=None):
     """Create the demo organisations: a training company with the admin and host of
-    DEMO_LOGINS, and the operator of the portal with its plan catalogue and legal pages."""
+    DEMO_LOGINS, the operator of the portal with its plan catalogue and legal pages, and a
+    partner who orders plans for customers."""
     now = now or utcnow()
     logins = dict(DEMO_LOGINS)
     organization = Organization(
@@ -112,6 +114,10 @@ def load(now=None):
                 organization=organization, password_hash=password_hash, timezone="Europe/Stockholm")
     db.session.add_all([organization, sales, support, admin, host])
     _load_operator(logins["operator"], password_hash)
+    partner = Organization(name="Baltic Learning Partners", subdomain="baltic-partners", kind="partner",
+                           locale="en", timezone="Europe/Riga", currency="EUR")
+    db.session.add_all([partner, User(email=logins["partner"], name="Paula Partner", role="admin",
+                                      organization=partner, password_hash=password_hash)])
     # Fee-based training with bank transfer and coupons, so a paid registration works at once;
     # PayPal needs the site's own credentials (Administration → E-commerce).
     db.session.add(

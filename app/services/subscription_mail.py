@@ -16,11 +16,13 @@ SUBJECTS = {
     "renewed": _l("Your plan has been renewed"),
     "renewal_failed": _l("We could not renew your plan"),
     "invoice": _l("Invoice for your plan's renewal"),
+    "first_invoice": _l("Invoice for your plan"),
     "canceled": _l("Your plan has ended"),
 }
 
 
-def queue(subscription, kind, **context):
+def queue(subscription, kind, due=None, **context):
+    """`due`: the day an invoice is to be paid by (else the next renewal attempt)."""
     buyer = subscription.buyer
     locale = buyer.locale or subscription.organization.locale
     zone = ZoneInfo(subscription.organization.timezone)
@@ -33,7 +35,7 @@ def queue(subscription, kind, **context):
     queue_mail(
         buyer.email, locale, "subscription", subject=SUBJECTS[kind], kind=kind,
         subscription=subscription, buyer=buyer, period_end=day(subscription.current_period_end),
-        next_attempt=day(subscription.next_attempt_at),
+        next_attempt=day(due or subscription.next_attempt_at),
         manage_url=external_url("plans.subscription"),
         site_url=f"https://{subscription.site_subdomain}.{current_app.config['SITE_DOMAIN']}",
         bank_details=current_app.config["PLANS_BANK_DETAILS"], **context,

@@ -333,6 +333,8 @@ def order_paid(order, now, vault_id=""):
         subscription.paypal_vault_id = vault_id
     _, kind, *details = order.billing_key.split(":")
     if kind == "purchase":
+        if subscription.state in ("active", "past_due"):  # a partner's customer, provisioned first
+            return None                                     # and invoiced: the invoice is paid
         if subscription.state != "pending":
             return f"paid for subscription {subscription.id}, which is {subscription.state}"
         _start_provisioning(subscription, now)
@@ -357,11 +359,11 @@ def _start_provisioning(subscription, now):
     subscription.billing_anchor_day = now.day
     subscription.current_period_end = plan_pricing.next_period_end(now, subscription.cycle, now.day)
     db.session.add(ProvisioningJob(subscription=subscription))
-    _allocate_numbers(subscription)
+    allocate_numbers(subscription)
     subscription_mail.queue(subscription, "purchased")
 
 
-def _allocate_numbers(subscription):
+def allocate_numbers(subscription):
     """New numbers come from the operator's block, the lowest free ones first."""
     from flask import current_app
 

@@ -15,14 +15,6 @@ from app.services.payments.base import Capture
 from tests import factories
 
 
-@pytest.fixture
-def postgresql_app(app):
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite serialises writers: the race tests run on the PostgreSQL backend")
-    db.engine.pool.dispose()
-    return app
-
-
 def run_together(app, count, work):
     """Start `count` calls of work(n) at the same moment, each in its own app context and
     database session; returns their results (exceptions included)."""

@@ -28,8 +28,9 @@ def test_demo_load_creates_an_organisation_people_departments_and_sessions(app):
     assert result.exit_code == 0, result.output
     assert "admin@example.com" in result.output and demo.DEMO_PASSWORD in result.output
     assert db.session.query(Department).count() == 2
-    roles = sorted((u.organization.is_operator, u.role) for u in db.session.query(User))
-    assert roles == [(False, "admin"), (False, "host"), (True, "admin")]  # the provider, the operator
+    roles = sorted((u.organization.kind, u.organization.is_operator, u.role) for u in db.session.query(User))
+    assert roles == [("customer", False, "admin"), ("customer", False, "host"),  # the training provider
+                     ("customer", True, "admin"), ("partner", False, "admin")]  # the operator, a partner
     sessions = db.session.query(TrainingSession).all()
     assert len(sessions) >= 3 and any(s.fee_minor > 0 for s in sessions)
     assert all(s.starts_at > utcnow() for s in sessions)

@@ -139,3 +139,37 @@ def test_plan_page_speaks_the_chosen_language(csrf_client, path, role, message, 
     if locale != "en":
         assert expected != message
     assert str(escape(expected)) in html
+
+
+PARTNER_PAGES = [
+    ("/partners/orders", "partner", "Place an order"),
+    ("/partners/orders/new", "partner", "Requested start date"),
+    ("/partners/setup/{token}", None, "I am a partner"),
+    ("/partners/setup/not-a-token", None, "This setup link is not valid"),
+]
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("path,role,message", PARTNER_PAGES, ids=[p[0] for p in PARTNER_PAGES])
+def test_partner_page_speaks_the_chosen_language(app, csrf_client, path, role, message, locale):
+    from app.models.base import utcnow
+    from app.services import partner_orders
+    from tests.plan_factories import make_plan
+
+    make_plan("business")
+    partner = factories.make_user(factories.make_organization(kind="partner"), role="admin")
+    order = partner_orders.place_order(partner, partner_orders.OrderRequest(
+        "business", "annual", 3, (), "Customer Oy", utcnow().date(), "it@customer.example"), utcnow().date())
+    if role == "partner":
+        csrf_client.sign_in(partner)
+    url = path.format(token=partner_orders.make_setup_token(order, app.config["SECRET_KEY"]))
+
+    response = csrf_client.get(url, headers={"Accept-Language": locale})
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == (400 if "not-a-token" in path else 200)
+    assert f'<html lang="{locale}">' in html
+    expected = translated(locale, message)
+    if locale != "en":
+        assert expected != message
+    assert str(escape(expected)) in html

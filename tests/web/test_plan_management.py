@@ -363,7 +363,7 @@ def test_marking_a_renewal_invoice_paid_renews_the_subscription(csrf_client, ope
 
 
 def test_a_paid_purchase_of_a_subscription_that_is_not_waiting_is_left_for_review(csrf_client, operator):
-    subscription = make_subscription(state="active")
+    subscription = make_subscription(state="canceled")
     order = make_invoice(subscription, "purchase")
 
     response = csrf_client.post(f"/plans/manage/invoices/{order.id}/mark-paid",
@@ -371,7 +371,7 @@ def test_a_paid_purchase_of_a_subscription_that_is_not_waiting_is_left_for_revie
 
     db.session.expire_all()
     assert f"The payment for order {order.code} is recorded, but the order needs review." in text(response)
-    assert (order.state, order.payments[0].state, subscription.state) == ("review", "captured", "active")
+    assert (order.state, order.payments[0].state, subscription.state) == ("review", "captured", "canceled")
 
 
 @pytest.mark.parametrize("invoice_fields", [

@@ -18,7 +18,7 @@ from wtforms import (
     validators,
 )
 
-from app.forms import LecternForm, length, required
+from app.forms import LecternForm, length, number_range, required, strip
 from app.services.coupons import MAX_GENERATED, MAX_USES_LIMIT
 from app.services.reports import ORDER_STATE_LABELS, OrderFilter, organization_sessions
 
@@ -27,16 +27,6 @@ COUPON_KIND_LABELS = {
     "fixed": _l("Amount off"),
     "free": _l("Free"),
 }
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
-def number_range(min, max, message=None):
-    return validators.NumberRange(
-        min=min, max=max, message=message or _l("Enter a number from %(min)d to %(max)d.")
-    )
 
 
 def optional():
@@ -81,23 +71,23 @@ class CommerceSettingsForm(LecternForm):
     paypal_enabled = BooleanField(_l("PayPal (also cards through PayPal)"))
     bank_transfer_enabled = BooleanField(_l("Bank transfer"))
 
-    paypal_client_id = StringField(_l("PayPal client ID"), [length(200)], filters=[_strip],
+    paypal_client_id = StringField(_l("PayPal client ID"), [length(200)], filters=[strip],
                                    render_kw={"autocomplete": "off", "spellcheck": "false"})
     # Never filled from the stored value and never echoed back (PasswordField hides its value).
     paypal_secret = PasswordField(
-        _l("PayPal client secret"), [length(200)], filters=[_strip],
+        _l("PayPal client secret"), [length(200)], filters=[strip],
         render_kw={"autocomplete": "new-password"},
     )
     paypal_base_url = StringField(
-        _l("PayPal API address"), [length(200), HttpUrl()], filters=[_strip],
+        _l("PayPal API address"), [length(200), HttpUrl()], filters=[strip],
         description=_l("Leave empty for the server's default."),
         render_kw={"inputmode": "url", "spellcheck": "false"},
     )
-    paypal_webhook_id = StringField(_l("PayPal webhook ID"), [length(100)], filters=[_strip],
+    paypal_webhook_id = StringField(_l("PayPal webhook ID"), [length(100)], filters=[strip],
                                     render_kw={"spellcheck": "false"})
 
     bank_transfer_details = TextAreaField(
-        _l("Bank transfer details"), [length(2000)], filters=[_strip],
+        _l("Bank transfer details"), [length(2000)], filters=[strip],
         description=_l("Account holder, IBAN, BIC and instructions: shown to buyers who pay by bank transfer."),
         render_kw={"rows": 5},
     )
@@ -175,7 +165,7 @@ class _CouponTermsForm(LecternForm):
         _l("Discount"), default="percent",
         choices=[SelectChoice(k, label) for k, label in COUPON_KIND_LABELS.items()],
     )
-    value = StringField(_l("Value"), [length(20)], filters=[_strip],
+    value = StringField(_l("Value"), [length(20)], filters=[strip],
                         render_kw={"inputmode": "decimal", "autocomplete": "off"})
     valid_from = DateField(_l("Valid from"), [optional()])
     valid_until = DateField(_l("Valid until"), [optional()])
@@ -202,7 +192,7 @@ class _CouponTermsForm(LecternForm):
 
 class CouponForm(_CouponTermsForm):
     code = StringField(
-        _l("Code"), [length(40)], filters=[_strip],
+        _l("Code"), [length(40)], filters=[strip],
         description=_l("Leave empty for a random code. Letters and digits, - and _; case does not matter."),
         render_kw={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"},
     )
@@ -218,7 +208,7 @@ class GenerateCouponsForm(_CouponTermsForm):
         description=_l("Each code can be used once."), render_kw={"inputmode": "numeric"},
     )
     prefix = StringField(
-        _l("Prefix"), [length(20)], filters=[_strip],
+        _l("Prefix"), [length(20)], filters=[strip],
         description=_l("Optional, for example SPRING-. The rest of each code is random."),
         render_kw={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"},
     )

@@ -66,6 +66,11 @@ class OrganizationForm(LecternForm):
         _l("Signature"), [length(2000)],
         description=_l("Added at the end of every invitation email."),
     )
+    account_representative_email = EmailField(
+        _l("Account representative for partner orders"),
+        [validators.Optional(), email_address(), length(254)],
+        description=_l("Gets an email when a partner order's setup has not started a day after its start date."),
+    )
     tax_exempt = BooleanField(
         _l("Our organisation is exempt from tax"),
         description=_l("Tax-exempt organisations buy plans through our sales team."),

@@ -158,6 +158,8 @@ def organization():
             organization, form.name.data, form.locale.data, form.timezone.data, form.currency.data,
             sender_name=form.sender_name.data or "", sender_email=form.sender_email.data or "",
             signature=form.signature.data or "", tax_exempt=form.tax_exempt.data,
+            account_representative_email=(form.account_representative_email.data or "")
+            if organization.is_operator else None,
         )
         flash(_l("The organisation's settings have been saved."), "success")
         return redirect(url_for("admin.organization"))

@@ -5,14 +5,10 @@ from flask_babel import lazy_ngettext
 from wtforms import IntegerField, TextAreaField
 
 from app.blueprints.cost.forms import whole_number
-from app.forms import LecternForm, length, required
+from app.forms import LecternForm, length, required, strip
 from app.services.pay_per_use import MAX_COMPUTERS, MAX_DURATION_MIN
 
 MAX_MINUTES = MAX_DURATION_MIN * MAX_COMPUTERS
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 class SettlementForm(LecternForm):
@@ -27,7 +23,7 @@ class SettlementForm(LecternForm):
         render_kw={"inputmode": "numeric"},
     )
     reason = TextAreaField(
-        _l("Reason"), [length(300)], filters=[_strip],
+        _l("Reason"), [length(300)], filters=[strip],
         description=_l("Required when the person-minutes differ from the measured ones."),
         render_kw={"rows": 3},
     )

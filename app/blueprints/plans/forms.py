@@ -16,7 +16,7 @@ from wtforms import (
     widgets,
 )
 
-from app.forms import LecternForm, email_address, length, required
+from app.forms import LecternForm, email_address, length, number_range, required, strip
 from app.services.plan_pricing import MAX_LICENSES
 from app.services.subscriptions import MAX_NEW_NUMBERS
 
@@ -30,14 +30,6 @@ RENEWAL_PAYMENT_LABELS = {
     "paypal": _l("Charge my PayPal account automatically"),
     "bank_transfer": _l("Send me an invoice to pay by bank transfer"),
 }
-
-
-def _number(min, max):
-    return validators.NumberRange(min=min, max=max, message=_l("Enter a number from %(min)d to %(max)d."))
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 class CheckboxList(SelectMultipleField):
@@ -55,7 +47,7 @@ class CartForm(LecternForm):
         validators=[required()],
     )
     licenses = IntegerField(
-        _l("Licenses"), [required(), _number(1, MAX_LICENSES)],
+        _l("Licenses"), [required(), number_range(1, MAX_LICENSES)],
         description=_l("One for each person who hosts or co-hosts sessions. Guests and attendees need none; "
                        "you can add more later."),
     )
@@ -68,19 +60,19 @@ class CartForm(LecternForm):
 
 class AccountLookupForm(LecternForm):
     email = EmailField(_l("Email address of your free account"), [required(), email_address(), length(254)],
-                       filters=[_strip])
+                       filters=[strip])
 
 
 class CheckoutForm(LecternForm):
     cart_revision = HiddenField()
     shown_total = HiddenField()
     billing_address = TextAreaField(
-        _l("Billing address"), [required(), length(1000)], filters=[_strip],
+        _l("Billing address"), [required(), length(1000)], filters=[strip],
         description=_l("Company name, street, postal code, city and country."),
     )
     service_same_as_billing = BooleanField(_l("The service address is the billing address"), default=True)
     service_address = TextAreaField(
-        _l("Service address"), [length(1000)], filters=[_strip],
+        _l("Service address"), [length(1000)], filters=[strip],
         description=_l("Where the service is used; emergency calls are routed from this address."),
     )
     calling_plan = SelectField(
@@ -89,15 +81,15 @@ class CheckoutForm(LecternForm):
         validators=[required()],
     )
     new_numbers = IntegerField(
-        _l("New phone numbers"), [validators.Optional(), _number(0, MAX_NEW_NUMBERS)], default=0,
+        _l("New phone numbers"), [validators.Optional(), number_range(0, MAX_NEW_NUMBERS)], default=0,
         description=_l("New numbers are ready as soon as the purchase is complete."),
     )
     porting_numbers = TextAreaField(
-        _l("Numbers to port"), [length(2000)], filters=[_strip],
+        _l("Numbers to port"), [length(2000)], filters=[strip],
         description=_l("Existing numbers to move here, one per line. Porting takes at least 21 days."),
     )
     site_subdomain = StringField(_l("Site URL"), [required(), length(63)],
-                                 filters=[_strip, lambda v: v.lower() if isinstance(v, str) else v])
+                                 filters=[strip, lambda v: v.lower() if isinstance(v, str) else v])
     renewal_payment = RadioField(
         _l("Renewals"),
         choices=[SelectChoice(code, label) for code, label in RENEWAL_PAYMENT_LABELS.items()],
@@ -117,10 +109,10 @@ class CheckoutForm(LecternForm):
 
 
 class SalesRequestForm(LecternForm):
-    name = StringField(_l("Your name"), [required(), length(200)], filters=[_strip])
-    email = EmailField(_l("Email address"), [required(), email_address(), length(254)], filters=[_strip])
-    organization_name = StringField(_l("Organisation name"), [required(), length(200)], filters=[_strip])
-    message = TextAreaField(_l("Message"), [length(4000)], filters=[_strip],
+    name = StringField(_l("Your name"), [required(), length(200)], filters=[strip])
+    email = EmailField(_l("Email address"), [required(), email_address(), length(254)], filters=[strip])
+    organization_name = StringField(_l("Organisation name"), [required(), length(200)], filters=[strip])
+    message = TextAreaField(_l("Message"), [length(4000)], filters=[strip],
                             description=_l("How many licenses you need, and anything sales should know."))
 
 
@@ -129,14 +121,14 @@ class AutoRenewForm(LecternForm):
 
 
 class AddLicensesForm(LecternForm):
-    licenses = IntegerField(_l("Licenses to add"), [required(), _number(1, MAX_LICENSES)])
+    licenses = IntegerField(_l("Licenses to add"), [required(), number_range(1, MAX_LICENSES)])
     shown_total = HiddenField()
 
 
 class ReduceLicensesForm(LecternForm):
-    licenses = IntegerField(_l("Licenses from the next renewal"), [required(), _number(1, MAX_LICENSES)])
+    licenses = IntegerField(_l("Licenses from the next renewal"), [required(), number_range(1, MAX_LICENSES)])
 
 
 class PortingForm(LecternForm):
-    porting_numbers = TextAreaField(_l("Numbers to port"), [required(), length(2000)], filters=[_strip],
+    porting_numbers = TextAreaField(_l("Numbers to port"), [required(), length(2000)], filters=[strip],
                                     description=_l("One per line, in international form (+46 8 123 456 78)."))

@@ -15,7 +15,7 @@ from wtforms import (
 )
 from wtforms.widgets import HiddenInput
 
-from app.forms import LecternForm, currency_choices, length, required
+from app.forms import LecternForm, currency_choices, length, lower, required, strip
 from app.services.money import AmountError, amount_error_message, parse_major_amount
 from app.services.plan_admin import (
     CODE_PATTERN,
@@ -31,14 +31,6 @@ from app.services.plan_admin import (
 from app.services.reports import major_string
 
 
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
-def _lower(value):
-    return value.lower() if isinstance(value, str) else value
-
-
 def _position_field():
     return IntegerField(
         _l("Position"),
@@ -49,7 +41,7 @@ def _position_field():
 
 
 def _price_field(label):
-    return StringField(label, [required(), length(20)], filters=[_strip],
+    return StringField(label, [required(), length(20)], filters=[strip],
                        render_kw={"inputmode": "decimal", "autocomplete": "off"})
 
 
@@ -58,12 +50,12 @@ class _CatalogueItemForm(LecternForm):
 
     code = StringField(
         _l("Code"), [required(), validators.Regexp(CODE_PATTERN, message=CODE_RULE)],
-        filters=[_strip, _lower],
+        filters=[strip, lower],
         description=_l("Lower-case letters, digits and hyphens, used in links (for example business)."),
         render_kw={"maxlength": 40, "autocomplete": "off", "spellcheck": "false", "autocapitalize": "none"},
     )
-    name = StringField(_l("Name"), [required(), length(MAX_NAME)], filters=[_strip])
-    summary = TextAreaField(_l("Summary"), [length(MAX_SUMMARY)], filters=[_strip], render_kw={"rows": 2})
+    name = StringField(_l("Name"), [required(), length(MAX_NAME)], filters=[strip])
+    summary = TextAreaField(_l("Summary"), [length(MAX_SUMMARY)], filters=[strip], render_kw={"rows": 2})
     currency = SelectField(_l("Currency"))
     position = _position_field()
     retired = BooleanField(
@@ -125,7 +117,7 @@ class FeatureOfferForm(Form):
 
     feature_id = IntegerField(widget=HiddenInput())
     included = BooleanField(_l("Included"))
-    value = StringField(_l("Text"), [length(MAX_FEATURE_VALUE)], filters=[_strip])
+    value = StringField(_l("Text"), [length(MAX_FEATURE_VALUE)], filters=[strip])
 
     def offer(self):
         """None (not included), "" (included) or the text; a text means included."""
@@ -153,7 +145,7 @@ class PlanFeaturesForm(LecternForm):
 
 
 class FeatureForm(LecternForm):
-    name = StringField(_l("Feature"), [required(), length(MAX_FEATURE_NAME)], filters=[_strip],
+    name = StringField(_l("Feature"), [required(), length(MAX_FEATURE_NAME)], filters=[strip],
                        description=_l("A row of the comparison table, such as Cloud recording."))
     position = _position_field()
 

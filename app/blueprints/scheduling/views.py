@@ -65,7 +65,8 @@ def my_sessions():
 def new_session():
     _require_scheduler()
     fee_enabled = _settings().fee_based_active
-    form = SessionForm(fee_enabled=fee_enabled, timezone=str(get_timezone()))
+    form = SessionForm(fee_enabled=fee_enabled, timezone=str(get_timezone()),
+                       duration_min=current_user.organization.default_duration_min)
     if form.validate_on_submit():
         values = _session_values(form, current_user.organization.currency)
         if values is not None:
