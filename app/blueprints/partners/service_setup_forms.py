@@ -1,9 +1,9 @@
 """The service setup form: calling, meeting and company settings, posted together by Provision."""
 
 from flask_babel import lazy_gettext as _l
-from wtforms import IntegerField, SelectChoice, SelectField, StringField, validators
+from wtforms import IntegerField, SelectField, StringField
 
-from app.blueprints.plans.forms import CALLING_PLAN_LABELS
+from app.blueprints.plans.forms import calling_plan_field, new_numbers_field
 from app.forms import (
     LecternForm,
     length,
@@ -15,20 +15,12 @@ from app.forms import (
     timezone_choices,
 )
 from app.services.partner_provisioning import MAX_NAME_LENGTH, MAX_SESSION_MINUTES, MIN_SESSION_MINUTES, ServiceSettings
-from app.services.subscriptions import MAX_NEW_NUMBERS
 
 
 class ServiceSetupForm(LecternForm):
     # Calling settings
-    calling_plan = SelectField(
-        _l("Calling plan"),
-        choices=[SelectChoice(code, label) for code, label in CALLING_PLAN_LABELS.items()],
-        validators=[required()],
-    )
-    new_numbers = IntegerField(
-        _l("New phone numbers"), [validators.Optional(), number_range(0, MAX_NEW_NUMBERS)], default=0,
-        description=_l("New numbers are ready as soon as the site is provisioned."),
-    )
+    calling_plan = calling_plan_field()
+    new_numbers = new_numbers_field(_l("New numbers are ready as soon as the site is provisioned."))
     # Meeting settings
     default_duration_min = IntegerField(
         _l("Default session length (minutes)"),

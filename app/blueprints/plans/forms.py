@@ -32,6 +32,22 @@ RENEWAL_PAYMENT_LABELS = {
 }
 
 
+def calling_plan_field():
+    """Calling settings, shared by the plan checkout and a partner's service setup."""
+    return SelectField(
+        _l("Calling plan"),
+        choices=[SelectChoice(code, label) for code, label in CALLING_PLAN_LABELS.items()],
+        validators=[required()],
+    )
+
+
+def new_numbers_field(description):
+    return IntegerField(
+        _l("New phone numbers"), [validators.Optional(), number_range(0, MAX_NEW_NUMBERS)], default=0,
+        description=description,
+    )
+
+
 class CheckboxList(SelectMultipleField):
     widget = widgets.ListWidget(prefix_label=False)
     option_widget = widgets.CheckboxInput()
@@ -75,15 +91,8 @@ class CheckoutForm(LecternForm):
         _l("Service address"), [length(1000)], filters=[strip],
         description=_l("Where the service is used; emergency calls are routed from this address."),
     )
-    calling_plan = SelectField(
-        _l("Calling plan"),
-        choices=[SelectChoice(code, label) for code, label in CALLING_PLAN_LABELS.items()],
-        validators=[required()],
-    )
-    new_numbers = IntegerField(
-        _l("New phone numbers"), [validators.Optional(), number_range(0, MAX_NEW_NUMBERS)], default=0,
-        description=_l("New numbers are ready as soon as the purchase is complete."),
-    )
+    calling_plan = calling_plan_field()
+    new_numbers = new_numbers_field(_l("New numbers are ready as soon as the purchase is complete."))
     porting_numbers = TextAreaField(
         _l("Numbers to port"), [length(2000)], filters=[strip],
         description=_l("Existing numbers to move here, one per line. Porting takes at least 21 days."),
