@@ -16,9 +16,10 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Organization, PartnerOrder, User
+from app.models import Organization, PartnerOrder
 from app.models.base import utcnow
 from app.services import plan_catalog
+from app.services.accounts import find_user_by_email
 from app.services.errors import ServiceError
 from app.services.locks import lock_row
 from app.services.mail import queue_mail
@@ -245,7 +246,7 @@ def representative_email(default):
 
 def user_in_other_organization(email, organization_id=None):
     """The user with this email when they belong to an organisation other than the one given."""
-    user = db.session.scalars(select(User).where(User.email == (email or "").strip().lower())).first()
+    user = find_user_by_email(email or "")
     if user is None or user.organization_id == organization_id:
         return None
     return user
