@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 export FLASK_APP := wsgi.py
 
-.PHONY: run test install install-dev translations extract-messages update-translations vendor bench-links bench-estimate
+.PHONY: run test install install-dev translations extract-messages update-translations vendor bench bench-links
 
 run: install translations
 	$(BIN)/flask db upgrade
@@ -49,8 +49,10 @@ vendor:
 	cp node_modules/@picocss/pico/css/pico.min.css app/static/vendor/pico.min.css
 
 # Benchmarks print figures next to a bare baseline measured in the same run (see bench/).
+# `make bench` needs PostgreSQL and Redis (BENCH_DATABASE_SERVER, BENCH_REDIS_URL) and wrk.
+bench: install-dev translations
+	command -v wrk >/dev/null || apt-get install -y wrk
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
 bench-links: install
 	$(BIN)/python bench/link_generation.py 10000
-
-bench-estimate: install-dev translations
-	$(BIN)/python bench/estimate_endpoint.py 10 16

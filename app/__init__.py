@@ -46,6 +46,7 @@ def _refuse_unsafe_production(app):
 
 def _configure_login(login_manager):
     from flask_babel import lazy_gettext as _l
+    from sqlalchemy.orm import joinedload
 
     from app.extensions import db
     from app.models import User
@@ -53,7 +54,10 @@ def _configure_login(login_manager):
     login_manager.login_view = "auth.sign_in"
     login_manager.login_message = _l("Please sign in to open this page.")
     login_manager.login_message_category = "info"
-    login_manager.user_loader(lambda user_id: db.session.get(User, int(user_id)))
+    # Nearly every page for a signed-in user reads their organisation: load both at once.
+    login_manager.user_loader(lambda user_id: db.session.get(
+        User, int(user_id), options=[joinedload(User.organization)]
+    ))
 
 
 def _register_blueprints(app):

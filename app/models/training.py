@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.accounts import Organization, User
@@ -25,11 +25,14 @@ class TrainingSession(Base):
         CheckConstraint(
             "access_mode IN ('registration', 'open', 'password', 'unique_link')", name="access_mode"
         ),
+        # "My sessions" pages through an organisation's or a host's sessions by start time.
+        Index("ix_training_sessions_organization_starts", "organization_id", "starts_at"),
+        Index("ix_training_sessions_host_starts", "host_id", "starts_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
-    host_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    host_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     slug: Mapped[str] = mapped_column(String(120), unique=True)  # readable public URL part
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="", server_default="")

@@ -19,6 +19,7 @@ from app.services.registrations import live_seats_taken
 from app.services.errors import ServiceError
 
 PAID_STATES = ("paid", "partially_refunded", "refunded")
+SESSIONS_PER_PAGE = 25
 
 
 class SchedulingError(ServiceError):
@@ -131,8 +132,29 @@ def cancel(session, provider_for_order, by_user):
     return failed
 
 
-def sessions_with_sales(user):
-    """The sessions a user manages, with seats sold and revenue per session, in one query."""
+def my_sessions_page(user, past, page, today_starts_at, per_page=SESSIONS_PER_PAGE):
+    """One page of the sessions a user manages, each with seats sold and revenue: from today
+    on, soonest first; or, with `past`, those before today, latest first."""
+    query = select(TrainingSession).where(TrainingSession.organization_id == user.organization_id)
+    if not user.is_admin:
+        query = query.where(TrainingSession.host_id == user.id)
+    if past:
+        query = query.where(TrainingSession.starts_at < today_starts_at).order_by(
+            TrainingSession.starts_at.desc(), TrainingSession.id.desc())
+    else:
+        query = query.where(TrainingSession.starts_at >= today_starts_at).order_by(
+            TrainingSession.starts_at, TrainingSession.id)
+    results = db.paginate(query, page=max(page, 1), per_page=per_page, max_per_page=per_page,
+                          error_out=False)
+    sales = _sales_by_session([session.id for session in results.items])
+    rows = [(session, *sales.get(session.id, (0, 0))) for session in results.items]
+    return results, rows
+
+
+def _sales_by_session(session_ids):
+    """{session id: (seats sold, revenue in minor units)} from attendees' orders, in one query."""
+    if not session_ids:
+        return {}
     sold = func.count(case((Registration.state == "confirmed", Registration.id)))
     revenue = func.coalesce(
         func.sum(
@@ -141,13 +163,9 @@ def sessions_with_sales(user):
         0,
     )
     query = (
-        select(TrainingSession, sold, revenue)
-        .outerjoin(Order, Order.session_id == TrainingSession.id)
+        select(Order.session_id, sold, revenue)
         .outerjoin(Registration, Registration.order_id == Order.id)
-        .where(TrainingSession.organization_id == user.organization_id)
-        .group_by(TrainingSession.id)
-        .order_by(TrainingSession.starts_at.desc())
+        .where(Order.session_id.in_(session_ids), Order.purpose == "registration")
+        .group_by(Order.session_id)
     )
-    if not user.is_admin:
-        query = query.where(TrainingSession.host_id == user.id)
-    return db.session.execute(query).all()
+    return {session_id: (sold, revenue) for session_id, sold, revenue in db.session.execute(query)}

@@ -7,7 +7,9 @@ import pytest
 
 from app.extensions import db
 from app.models import Order, TrainingSession
+from app.models.base import utcnow
 from app.services import checkout, commerce, registrations
+from app.services.scheduling import SESSIONS_PER_PAGE
 from tests import factories
 
 FORM = {
@@ -139,6 +141,33 @@ def test_my_sessions_lists_seats_sold_and_revenue(csrf_client, host):
     assert "Sold one" in html
     assert "1 of 20" in html
     assert "SEK100.00" in html
+
+
+def test_my_sessions_shows_today_and_upcoming_soonest_first_and_past_ones_apart(csrf_client, host):
+    now = utcnow()
+    factories.make_session(host=host, title="Next month", starts_at=now + timedelta(days=30))
+    factories.make_session(host=host, title="Tomorrow", starts_at=now + timedelta(days=1))
+    factories.make_session(host=host, title="Last week", starts_at=now - timedelta(days=7))
+
+    upcoming = csrf_client.get("/sessions/?lang=en").get_data(as_text=True)
+    past = csrf_client.get("/sessions/?past=1&lang=en").get_data(as_text=True)
+
+    assert upcoming.index("Tomorrow") < upcoming.index("Next month")
+    assert "Last week" not in upcoming
+    assert "Last week" in past and "Tomorrow" not in past
+
+
+def test_my_sessions_pages_through_many_sessions(csrf_client, host):
+    for number in range(SESSIONS_PER_PAGE + 2):
+        factories.make_session(host=host, title=f"Course {number:02d}",
+                               starts_at=utcnow() + timedelta(days=1 + number))
+
+    first = csrf_client.get("/sessions/?lang=en").get_data(as_text=True)
+    second = csrf_client.get("/sessions/?page=2&lang=en").get_data(as_text=True)
+
+    assert f"Course {SESSIONS_PER_PAGE - 1:02d}" in first and f"Course {SESSIONS_PER_PAGE:02d}" not in first
+    assert "Page 1 of 2" in first and 'rel="next"' in first
+    assert f"Course {SESSIONS_PER_PAGE:02d}" in second and f"Course {SESSIONS_PER_PAGE + 1:02d}" in second
 
 
 def test_canceling_a_session_refunds_paid_orders_cancels_holds_and_emails(csrf_client, host, outbox):

@@ -1,12 +1,14 @@
 """Hosts' sessions (/sessions) and the public session page with registration (/s/<slug>)."""
 
+from datetime import time
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, flash, redirect, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_babel import get_locale, get_timezone
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from app.blueprints.scheduling import bp
 from app.blueprints.scheduling.forms import (
@@ -56,7 +58,12 @@ def _session_values(form, currency):
 @login_required
 def my_sessions():
     _require_scheduler()
-    return render("scheduling/list.html", rows=scheduling.sessions_with_sales(current_user),
+    past = request.args.get("past") == "1"
+    today = scheduling.local_to_utc(utcnow().astimezone(get_timezone()).date(), time(0), str(get_timezone()))
+    results, rows = scheduling.my_sessions_page(
+        current_user, past, request.args.get("page", 1, type=int), today
+    )
+    return render("scheduling/list.html", results=results, rows=rows, past=past,
                   pay_per_use=session_costs.needs_payment(_settings()))
 
 
@@ -200,7 +207,9 @@ def mark_paid(session_id, order_id):
 
 def _public_session_or_404(slug):
     session = db.session.execute(
-        select(TrainingSession).where(TrainingSession.slug == slug)
+        select(TrainingSession)
+        .options(joinedload(TrainingSession.host), joinedload(TrainingSession.organization))
+        .where(TrainingSession.slug == slug)
     ).scalar_one_or_none()
     if session is None or session.state == "draft":
         abort(404)
