@@ -1,10 +1,14 @@
 """Which language and time zone a request is served in, and the template filters that use them."""
 
+from datetime import timezone
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app, g, has_request_context, request
-from babel import Locale
-from flask_babel import format_date, format_time, get_locale, get_timezone
+from babel import Locale, dates
+from flask_babel import format_date, get_locale, get_timezone, get_translations
+from jinja2 import pass_context
+from markupsafe import Markup
 from flask_login import current_user
 
 from app.extensions import babel
@@ -34,6 +38,31 @@ def init_app(app):
     app.jinja_env.globals["timezone_name"] = lambda: str(get_timezone())
     app.jinja_env.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES
     app.context_processor(lambda: {"current_locale": str(get_locale())})
+    app.context_processor(_translations_for_this_render)
+
+
+def _translations_for_this_render():
+    """gettext and ngettext bound to the translations of this render's language.
+
+    A page calls gettext about a hundred times, and Flask-Babel's own callables look the
+    translations up through several context proxies on every call. A render never spans a
+    change of language (mail renders inside force_locale are renders of their own), so they
+    are looked up once here; the context's values take precedence over the Jinja globals.
+    """
+    translations = get_translations()
+
+    @pass_context
+    def gettext(context, string, **variables):
+        text = translations.ugettext(string)
+        return (Markup(text) if context.eval_ctx.autoescape else text) % variables
+
+    @pass_context
+    def ngettext(context, singular, plural, number, **variables):
+        variables.setdefault("num", number)
+        text = translations.ungettext(singular, plural, number)
+        return (Markup(text) if context.eval_ctx.autoescape else text) % variables
+
+    return {"gettext": gettext, "ngettext": ngettext}
 
 
 def is_supported_locale(code):
@@ -87,14 +116,19 @@ def select_timezone():
 
 
 def format_when(moment):
-    """'Tuesday, 24 November 2026, 09:00' in the reader's language and time zone.
+    """'Tuesday, 24 November 2026, 09:00' in the reader's language and time zone."""
+    return _format_when(moment, str(get_locale()), str(get_timezone()))
 
-    Joins the full date and the short time with the locale's own pattern ("{1}, {0}",
-    "{1} 'kl'. {0}", …), converting to the reader's time zone first.
-    """
-    locale = get_locale()
+
+@lru_cache(maxsize=4096)  # lists show the same starts on every request
+def _format_when(moment, locale, zone):
+    """Joins the full date and the short time with the locale's own pattern ("{1}, {0}",
+    "{1} 'kl'. {0}", …), in the reader's time zone."""
+    if moment.tzinfo is None:  # stored times are UTC
+        moment = moment.replace(tzinfo=timezone.utc)
+    local = moment.astimezone(ZoneInfo(zone))
     # Quoted literals ('kl'.) lose their quotes before the parts go in.
     pattern = str(Locale.parse(locale).datetime_formats["full"]).replace("'", "")
-    return pattern.replace("{1}", format_date(moment, "full")).replace(
-        "{0}", format_time(moment, "short")
+    return pattern.replace("{1}", dates.format_date(local, "full", locale=locale)).replace(
+        "{0}", dates.format_time(local, "short", locale=locale)
     )

@@ -2,6 +2,7 @@
 
 import re
 from decimal import Decimal
+from functools import lru_cache
 
 from babel.numbers import format_currency, get_currency_precision
 
@@ -11,10 +12,12 @@ def to_major(minor, currency):
     return Decimal(minor).scaleb(-get_currency_precision(currency))
 
 
+@lru_cache(maxsize=4096)  # pages show the same prices again and again
 def format_money(minor, currency, locale):
     return format_currency(to_major(minor, currency), currency, locale=locale)
 
 
+@lru_cache(maxsize=4096)
 def format_money_exact(minor, currency, locale):
     """Like format_money, but keeps fractions of a minor unit (per-minute rates, line costs)."""
     return format_currency(
