@@ -1,6 +1,7 @@
 """Security headers on every response."""
 
 from flask import g, request
+from flask_login import current_user
 
 CSP_DIRECTIVES = [
     "default-src 'self'",
@@ -26,6 +27,14 @@ def content_security_policy():
     return "; ".join([*CSP_DIRECTIVES, f"form-action {form_action}"])
 
 
+def is_personal():
+    """A page for a signed-in user, or one reached through a link's token (an order, a reset or
+    setup link, a personal room link): no shared cache may keep it, nor a browser after leaving."""
+    if request.endpoint == "static":
+        return False
+    return "token" in (request.view_args or {}) or current_user.is_authenticated
+
+
 def init_app(app):
     if app.config["TRUST_PROXY"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -44,6 +53,8 @@ def init_app(app):
         headers["Cross-Origin-Opener-Policy"] = "same-origin"
         if request.is_secure:
             headers["Strict-Transport-Security"] = hsts
+        if is_personal():
+            headers["Cache-Control"] = "no-store"
         # Pages differ for htmx requests (fragments) and by language.
         headers.add("Vary", "HX-Request")
         headers.add("Vary", "Cookie")

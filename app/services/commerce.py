@@ -20,7 +20,7 @@ def settings_for(organization):
         settings = CommerceSettings(
             organization_id=organization.id, enabled=False, fee_based=False, pay_per_use=False,
             coupons=False, paypal_enabled=False, bank_transfer_enabled=False, paypal_base_url="",
-            paypal_client_id="", paypal_client_secret="", paypal_webhook_id="",
+            paypal_client_id="", paypal_client_secret="", paypal_webhook_id="",  # "": not set  # nosec B106
             bank_transfer_details="", hold_minutes=15, person_minute_rate=Decimal(0),
             teleconference_minute_rate=Decimal(0), minimum_charge_minor=0, settlement_mode="refund",
         )

@@ -23,7 +23,7 @@ from app.models import (
 from app.models.base import utcnow
 from app.services.accounts import hash_password
 
-DEMO_PASSWORD = "lectern-demo"
+DEMO_PASSWORD = "lectern-demo"  # published in the README for the demo logins  # nosec B105
 DEMO_LOGINS = (
     ("admin", "admin@example.com"),  # Nordic Training Academy, a customer on the free service
     ("host", "host@example.com"),
