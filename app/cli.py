@@ -7,6 +7,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from app.services import checkout, demo, mail, partner_orders, provisioning, renewals
+from app.services.claims import claim
 from app.services.payments import operator_paypal, provider_for_order
 
 mail_cli = AppGroup("mail", help="Deliver queued mail.")
@@ -50,9 +51,21 @@ def load_demo(if_empty):
 @payments_cli.command("reconcile")
 def reconcile():
     """Ask PayPal about unfinished payments: capture approved ones, drop abandoned ones,
-    and release seat holds that ran out. Safe to run often and on several machines."""
-    counts = checkout.reconcile(provider_for_order)
+    and release seat holds that ran out. Safe to run often and on several machines: one
+    machine reconciles at a time, the others skip the round."""
+    counts = _reconcile()
+    if counts is None:
+        click.echo("skipped: another machine is reconciling")
+        return
     click.echo(", ".join(f"{name}: {count}" for name, count in counts.items()))
+
+
+def _reconcile():
+    """The counts of one reconciliation, or None when another machine is running one. The
+    steps for one payment are idempotent but not claimed one by one, so two reconciliations
+    would ask PayPal twice and could count a retried refund twice."""
+    with claim("payments-reconcile") as mine:
+        return checkout.reconcile(provider_for_order) if mine else None
 
 
 @provisioning_cli.command("run")
@@ -96,7 +109,7 @@ def worker(interval, once):
     while True:
         provisioning.run_pending()
         _dispatch()
-        checkout.reconcile(provider_for_order)
+        _reconcile()
         renewals.run(operator_paypal(current_app.config), policy)
         mail.deliver_with_config(current_app.config, limit=500)
         if once:

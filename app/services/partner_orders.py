@@ -4,7 +4,8 @@ nobody starts, and the signed, expiring setup links.
 A setup link carries the order and whom it was given to ("contact", "colleague" or
 "customer"), signed with the site's secret; nothing about it is stored, so resending simply
 mails a fresh one. Dispatch and escalation change an order's state under its row lock before
-queuing the email in the same transaction, so running them twice sends nothing twice.
+queuing the email in the same transaction, so running them twice sends nothing twice. On
+several machines at once, each skips the orders another holds (services/claims.py).
 """
 
 import secrets
@@ -20,6 +21,7 @@ from app.models import Organization, PartnerOrder
 from app.models.base import utcnow
 from app.services import plan_catalog
 from app.services.accounts import find_user_by_email
+from app.services.claims import claim_row
 from app.services.errors import ServiceError
 from app.services.locks import lock_row
 from app.services.mail import queue_mail
@@ -209,8 +211,8 @@ def dispatch(link_for, representative_email, now=None):
         select(PartnerOrder.id).where(PartnerOrder.state == "placed", PartnerOrder.requested_start_on <= today)
     ).all()
     for order_id in due:
-        order = lock_row(PartnerOrder, order_id)
-        if order.state != "placed":
+        order = claim_row(PartnerOrder, order_id)
+        if order is None or order.state != "placed":
             db.session.rollback()
             continue
         send_setup_link(order, link_for)
@@ -225,8 +227,8 @@ def dispatch(link_for, representative_email, now=None):
         )
     ).all()
     for order_id in late:
-        order = lock_row(PartnerOrder, order_id)
-        if order.escalated or order.state not in AWAITING_SETUP:
+        order = claim_row(PartnerOrder, order_id)
+        if order is None or order.escalated or order.state not in AWAITING_SETUP:
             db.session.rollback()
             continue
         order.escalated, order.escalated_at = True, now

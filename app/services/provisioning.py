@@ -3,6 +3,8 @@
 A job is a list of steps. Each step commits with the record that it is done, so a run that
 crashes part-way leaves the finished steps recorded and the next run carries on from the
 first step not done. Steps only add to a site: its sessions, settings and reports stay.
+Several machines may run at once: a job is carried out under a claim (services/claims.py)
+that the others skip, and each step re-checks under the job's row lock that it is not done.
 """
 
 from sqlalchemy import select
@@ -11,6 +13,7 @@ from app.extensions import db
 from app.models import Organization, ProvisioningJob, Subscription
 from app.models.base import utcnow
 from app.services import subscription_mail
+from app.services.claims import claim
 from app.services.locks import Busy, lock_row
 
 
@@ -45,14 +48,17 @@ def run_pending(now=None, steps=STEPS):
         select(ProvisioningJob.id).where(ProvisioningJob.state == "pending").order_by(ProvisioningJob.id)
     ).all()
     for job_id in job_ids:
-        try:
-            finished += _run_job(job_id, steps, now or utcnow())
-        except Busy:
-            continue  # another worker has it
-        except Exception as error:  # noqa: BLE001 - recorded on the job; the next run resumes
-            db.session.rollback()
-            _record_failure(job_id, error)
-            failed += 1
+        with claim("provisioning", job_id) as mine:
+            if not mine:
+                continue  # another machine is running it
+            try:
+                finished += _run_job(job_id, steps, now or utcnow())
+            except Busy:
+                continue  # a person is changing the subscription: the next run resumes
+            except Exception as error:  # noqa: BLE001 - recorded on the job; the next run resumes
+                db.session.rollback()
+                _record_failure(job_id, error)
+                failed += 1
     return finished, failed
 
 

@@ -115,6 +115,10 @@ def expire_stale_holds(now, session_id=None):
 
     Orders with a payment still in the provider's hands are left to `reconcile`, which first
     asks the provider whether the buyer paid. Runs inside the caller's transaction.
+
+    Each hold is let go under its row lock, so a registration (which holds the session's
+    lock) and a reconciliation (which does not) never both give back the same coupon use:
+    a hold locked by the other is skipped, and one the other has let go no longer matches.
     """
     from app.services.checkout import release_coupon  # checkout builds on this module
 
@@ -127,6 +131,7 @@ def expire_stale_holds(now, session_id=None):
             Order.state == "pending",
             ~Order.payments.any(Payment.state.in_(("created", "approved"))),
         )
+        .with_for_update(skip_locked=True, of=Registration)
     )
     if session_id is not None:
         query = query.where(Registration.session_id == session_id)

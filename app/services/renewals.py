@@ -8,6 +8,9 @@ the subscription is canceled. Buyers are emailed before the renewal and after ea
 Running twice is safe: each period's renewal is one order (unique billing key), a failed
 attempt moves the next attempt days ahead, and a charge whose answer was lost is replayed
 with the same PayPal-Request-Id, so PayPal returns the first result instead of charging again.
+Running on several machines at once is safe too: a subscription is renewed under a claim
+(services/claims.py) that the other machines skip, and notices are marked sent under row
+locks that the other machines skip.
 """
 
 import json
@@ -21,6 +24,7 @@ from app.models import Order, Payment, Subscription
 from app.models.base import utcnow
 from app.services import plan_pricing, subscription_mail
 from app.services.checkout import new_payment, record_capture
+from app.services.claims import claim
 from app.services.locks import Busy, lock_row
 from app.services.payments.base import ProviderError, ProviderTimeout
 from app.services.subscriptions import new_subscription_order
@@ -61,19 +65,23 @@ def run(provider, policy, now=None):
         .order_by(Subscription.id)
     ).all()
     for subscription_id in due:
-        try:
-            outcome = renew(subscription_id, provider, policy, now)
-        except Busy:
-            outcome = "waiting"  # another run holds it
+        with claim("renewal", subscription_id) as mine:
+            try:
+                outcome = renew(subscription_id, provider, policy, now) if mine else "waiting"
+            except Busy:
+                outcome = "waiting"  # a person is changing it right now
         if outcome:
             result.counts[outcome] += 1
     return result
 
 
 def _send_notices(policy, now):
+    """Each notice is marked sent under the subscription's row lock: a row another run holds
+    is skipped (that run sends its notice), and one it has marked no longer matches."""
     soon = now + timedelta(days=policy.notice_days)
     subscriptions = db.session.scalars(
-        select(Subscription).where(
+        select(Subscription)
+        .where(
             Subscription.state == "active",
             Subscription.auto_renew.is_(True),
             Subscription.current_period_end > now,
@@ -83,6 +91,7 @@ def _send_notices(policy, now):
                 Subscription.renewal_notice_for != Subscription.current_period_end,
             ),
         )
+        .with_for_update(skip_locked=True, of=Subscription)
     ).all()
     for subscription in subscriptions:
         subscription.renewal_notice_for = subscription.current_period_end
