@@ -35,6 +35,8 @@ def send_mail(loop, interval):
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has users.")
 def load_demo(if_empty):
     """Create a demo organisation, its people and a few upcoming sessions."""
+    if current_app.config["ENV_NAME"] == "production":
+        raise click.ClickException("Demo data signs in with a published password: not in production.")
     if demo.has_users():
         if not if_empty:
             raise click.ClickException("The database already has users; demo data is for an empty one.")

@@ -48,7 +48,7 @@ def main():
     env = _portal_env(database_url, secret_key, options)
     _recreate_database(options.server, options.database)
     _flask(["db", "upgrade"], env)
-    _flask(["demo", "load"], env)
+    _flask(["demo", "load"], dict(env, LECTERN_ENV="development"))  # refused in production
 
     app = create_app("production", SQLALCHEMY_DATABASE_URI=database_url, SECRET_KEY=secret_key,
                      WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False, SESSION_COOKIE_SECURE=False,

@@ -37,6 +37,15 @@ def test_demo_load_creates_an_organisation_people_departments_and_sessions(app):
     assert accounts.authenticate("admin@example.com", demo.DEMO_PASSWORD) is not None
 
 
+def test_demo_load_refuses_in_production_where_its_published_password_would_open_accounts(app):
+    app.config["ENV_NAME"] = "production"
+
+    result = app.test_cli_runner().invoke(args=["demo", "load"])
+
+    assert result.exit_code != 0 and "not in production" in result.output
+    assert not demo.has_users()
+
+
 def test_demo_load_if_empty_leaves_an_existing_database_alone(app):
     factories.make_user()
 
