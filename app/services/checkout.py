@@ -18,6 +18,7 @@ from app.services import confirmations, pricing, session_costs, subscriptions
 from app.services.coupons import find_coupon
 from app.services.invitations import revoke_for_registration
 from app.services.locks import lock_row
+from app.services.payments import provider_for_order
 from app.services.payments.base import ProviderError, ProviderTimeout
 from app.services.registrations import expire_stale_holds, live_seats_taken
 from app.services.errors import ServiceError
@@ -128,9 +129,12 @@ def begin_payment(order, method, shown_total_minor, provider, return_url, cancel
     """Start paying. Returns the URL to send the buyer to, or None to show the receipt page.
 
     `shown_total_minor` is the total the page showed: if the order changed since, nothing
-    happens and the buyer sees the new total first.
+    happens and the buyer sees the new total first. An earlier PayPal attempt the buyer may
+    have paid is settled first, so paying again never charges twice.
     """
     now = now or utcnow()
+    if _settle_earlier_attempts(order, provider, now):
+        return None
     _lock_order(order)
     if not is_payable(order, now):
         db.session.rollback()
@@ -175,6 +179,30 @@ def new_payment(order, provider, method):
     )
     db.session.add(payment)
     return payment
+
+
+def _settle_earlier_attempts(order, provider, now):
+    """Before a new attempt replaces them, ask PayPal about earlier attempts whose end we never
+    heard (the worker died, or PayPal's answer was lost, during the capture): the buyer may
+    have paid. True when no new attempt may start — the order is paid now, or PayPal could not
+    say — and the receipt page shows the order as it stands."""
+    unfinished = [p for p in order.payments
+                  if p.provider == "paypal" and p.provider_order_id and p.state in ("created", "approved")]
+    if not unfinished:
+        return False
+    provider = provider or provider_for_order(order)  # the buyer may have chosen a bank transfer now
+    for payment in unfinished:
+        try:
+            status = provider.fetch_status(payment)
+        except ProviderError:
+            return True
+        if status.status == "completed" and status.capture is not None:
+            record_capture(payment.id, status.capture, now)
+            return True
+        if status.status == "approved":
+            complete_provider_payment(payment, provider, now)
+            return True
+    return False
 
 
 def _cancel_unfinished_payments(order):

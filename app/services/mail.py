@@ -10,7 +10,6 @@ import smtplib
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime as rfc2822_date
-from email.utils import make_msgid
 from pathlib import Path
 
 from flask import g, render_template
@@ -92,7 +91,7 @@ def to_email(message, sender):
     email["From"] = message.sender or sender
     email["To"] = message.recipient
     email["Date"] = rfc2822_date(message.created_at)
-    email["Message-ID"] = make_msgid(idstring=f"outbox-{message.id}", domain="lectern.localhost")
+    email["Message-ID"] = message_id(message)
     email.set_content(message.body_text)
     email.add_alternative(message.body_html, subtype="html")
     for attachment in json.loads(message.attachments or "[]"):
@@ -103,6 +102,12 @@ def to_email(message, sender):
         )
     email["Content-Language"] = message.locale  # last: set_content would have dropped it
     return email
+
+
+def message_id(message):
+    """The same on every attempt: a message sent again because the server's answer was lost
+    (or the worker died before recording it) can be recognised as the same message."""
+    return f"<outbox-{message.id}.{message.created_at:%Y%m%d%H%M%S%f}@lectern.localhost>"
 
 
 class FileTransport:

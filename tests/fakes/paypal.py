@@ -52,6 +52,7 @@ class FakePayPal:
         self._refunded: dict[str, Decimal] = {}
         self._failures: list[tuple[str, int, dict]] = []
         self._delays: list[tuple[str, float]] = []
+        self._holds: list[tuple[str, Hold]] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.fake = self
@@ -79,6 +80,14 @@ class FakePayPal:
     def delay_next(self, path_fragment, seconds):
         """The next matching request waits first (then is handled as usual, like a slow PayPal)."""
         self._delays.append((path_fragment, seconds))
+
+    def hold_next(self, path_fragment, handle_first=False) -> "Hold":
+        """The next matching request waits inside the fake until `release()`: before PayPal acts
+        on it, or with `handle_first` after PayPal acted but before it answers (so a test can
+        kill the caller at either moment)."""
+        hold = Hold(handle_first)
+        self._holds.append((path_fragment, hold))
+        return hold
 
     def webhook_delivery(self, event_type, order_id, valid_signature=True) -> tuple[dict, bytes]:
         """Headers and body of a webhook PayPal would send about the order."""
@@ -124,10 +133,22 @@ class FakePayPal:
         with self._lock:
             delay = _take(self._delays, url.path)
             failure = _take(self._failures, url.path)
+            held = _take(self._holds, url.path)
+        hold = held[1] if held else None
         if delay:
             time.sleep(delay[1])
+        if hold and not hold.handle_first:
+            hold.wait()
         if failure:
             return _json(failure[1], failure[2])
+        reply = self._reply(method, url, headers, body)
+        if hold:
+            if hold.handle_first:
+                hold.wait()
+            hold.finished.set()
+        return reply
+
+    def _reply(self, method, url, headers, body):
         with self._lock:
             if method == "POST" and url.path == "/v1/oauth2/token":
                 return self._issue_token(headers)
@@ -279,6 +300,24 @@ class FakePayPal:
         order = self._approve(order_id)
         return_url = _experience(order).get("return_url", "")
         return 303, {"Location": _with_query(return_url, token=order_id, PayerID="FAKEPAYER")}, b""
+
+
+class Hold:
+    """A request kept waiting inside the fake: `reached` is set once it waits, `finished` once
+    PayPal has acted on it and is about to answer."""
+
+    def __init__(self, handle_first):
+        self.handle_first = handle_first
+        self.reached = threading.Event()
+        self.finished = threading.Event()
+        self._released = threading.Event()
+
+    def wait(self):
+        self.reached.set()
+        self._released.wait()
+
+    def release(self):
+        self._released.set()
 
 
 class _Handler(BaseHTTPRequestHandler):
