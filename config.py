@@ -72,7 +72,7 @@ class Config:
     MAIL_PASSWORD = _env("MAIL_PASSWORD", "")
     MAIL_TIMEOUT = _env("MAIL_TIMEOUT", 10)
     MAIL_DEFAULT_SENDER = _env("MAIL_DEFAULT_SENDER", "Lectern <no-reply@lectern.localhost>")
-    MAIL_MAX_ATTEMPTS = _env("MAIL_MAX_ATTEMPTS", 8)
+    MAIL_MAX_ATTEMPTS = _env("MAIL_MAX_ATTEMPTS", 13)  # with the backoff, retries span 26 hours
     # Deliver queued mail right after each request that wrote some (convenient for a single
     # process); production runs `flask mail send --loop` instead.
     MAIL_DELIVER_AFTER_REQUEST = _env("MAIL_DELIVER_AFTER_REQUEST", True)

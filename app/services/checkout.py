@@ -17,7 +17,7 @@ from app.models.base import utcnow
 from app.services import confirmations, pricing, session_costs, subscriptions
 from app.services.coupons import find_coupon
 from app.services.invitations import revoke_for_registration
-from app.services.locks import lock_row
+from app.services.locks import Busy, lock_row
 from app.services.payments import provider_for_order
 from app.services.payments.base import ProviderError, ProviderTimeout
 from app.services.registrations import expire_stale_holds, live_seats_taken
@@ -221,7 +221,10 @@ def complete_provider_payment(payment, provider, now=None):
     When the provider fails or does not answer, the payment stays as it was: whether money
     moved is unknown, so reconcile asks the provider again later.
     """
-    if payment.state == "captured":
+    # A canceled attempt was replaced by a newer one: approving it late (in another tab) must
+    # not take the money a second time. What PayPal did capture is still recorded by
+    # record_capture, from the webhook or reconcile.
+    if payment.state in ("captured", "canceled"):
         return payment.state
     try:
         capture = provider.capture(payment)
@@ -368,11 +371,15 @@ def _carry_out_refund(refund, provider):
             raise CheckoutError(
                 _l("The payment service refused the refund. Nothing was refunded.")
             ) from error
-        refund.provider_refund_id = result.refund_id
-        succeeded = result.status in ("completed", "pending")
+        refund_id, succeeded = result.refund_id, result.status in ("completed", "pending")
     else:  # bank transfers are paid back by hand; the record is what we keep
-        succeeded = True
+        refund_id, succeeded = None, True
     _lock_order(order)
+    db.session.refresh(refund)
+    if refund.state != "pending":  # another run (a retry, reconcile) recorded it meanwhile
+        db.session.rollback()
+        return refund
+    refund.provider_refund_id = refund_id or refund.provider_refund_id
     refund.state = "succeeded" if succeeded else "failed"
     if succeeded:
         order.refunded_minor += refund.amount_minor
@@ -400,7 +407,10 @@ def reconcile(provider_for_order, now=None):
         select(Payment).where(Payment.state.in_(("created", "approved"))).order_by(Payment.id)
     ).all()
     for payment in open_payments:
-        outcome = _reconcile_payment(payment, provider_for_order(payment.order), now)
+        try:
+            outcome = _reconcile_payment(payment, provider_for_order(payment.order), now)
+        except Busy:  # a buyer's request holds the order right now: the next round settles it
+            outcome = "unknown"
         counts[outcome] += 1
     counts["expired"] = expire_stale_holds(now)
     db.session.commit()
@@ -429,15 +439,11 @@ def _reconcile_payment(payment, provider, now):
     if payment.provider == "bank_transfer":
         if not hold_over:
             return "unknown"
-        payment.state = "canceled"
-        db.session.commit()
-        return "abandoned"
+        return _give_up(payment, "canceled")
     if payment.provider_order_id is None:
         if order.subscription_id is not None and ":renewal:" in (order.billing_key or ""):
             return "unknown"  # the renewal run replays this charge with the same key
-        payment.state = "failed"
-        db.session.commit()
-        return "abandoned"
+        return _give_up(payment, "failed")
     try:
         status = provider.fetch_status(payment)
         if status.status == "completed" and status.capture is not None:
@@ -449,10 +455,21 @@ def _reconcile_payment(payment, provider, now):
     except ProviderError:
         return "unknown"
     if status.status == "voided" or (status.status == "created" and hold_over):
-        payment.state = "canceled"
-        db.session.commit()
-        return "abandoned"
+        return _give_up(payment, "canceled")
     return "unknown"
+
+
+def _give_up(payment, state):
+    """Mark an unfinished payment canceled or failed, under the order's locks, unless it moved
+    on meanwhile (the buyer's return page may have captured it since reconcile looked)."""
+    _lock_order(payment.order)
+    payment = lock_row(Payment, payment.id)
+    if payment.state not in ("created", "approved"):
+        db.session.rollback()
+        return "unknown"
+    payment.state = state
+    db.session.commit()
+    return "abandoned"
 
 
 def payment_for_provider_order(provider_order_id):

@@ -267,3 +267,40 @@ def test_a_refund_paypal_does_not_answer_stays_pending_and_reconcile_makes_it_ex
     capture = next(iter(paypal.captures.values()))
     assert capture["status"] == "PARTIALLY_REFUNDED"
     assert paypal._refunded[capture["id"]] == Decimal("10.00")  # refunded once at PayPal too
+
+
+def test_approving_a_replaced_paypal_attempt_late_does_not_take_the_money(
+    csrf_client, checkout_url, order, paypal
+):
+    first = pay_with_paypal(csrf_client, checkout_url)
+    second = pay_with_paypal(csrf_client, checkout_url)  # the attendee started over
+    paypal.approve(first)  # …then approved the old attempt in another tab
+
+    csrf_client.get(f"{checkout_url}/paypal/return?token={first}&PayerID=FAKEPAYER")
+
+    db.session.refresh(order)
+    assert [p.state for p in order.payments] == ["canceled", "created"]
+    assert order.state == "pending" and not paypal.captures
+    assert second in paypal.orders
+
+
+def test_a_pending_refund_carried_out_twice_is_refunded_once(app, csrf_client, checkout_url, order, paypal):
+    from app.models import Refund
+    from app.services import checkout
+    from app.services.payments import paypal_provider
+
+    paypal_order = pay_with_paypal(csrf_client, checkout_url)
+    paypal.approve(paypal_order)
+    csrf_client.get(f"{checkout_url}/paypal/return?token={paypal_order}")
+    db.session.refresh(order)
+    refund = Refund(order=order, payment=order.payments[-1], amount_minor=1000, state="pending")
+    db.session.add(refund)
+    db.session.commit()
+    provider = paypal_provider(commerce.settings_for(order.organization), app.config)
+
+    checkout._carry_out_refund(refund, provider)
+    checkout._carry_out_refund(refund, provider)  # a retry that started before the first ended
+
+    db.session.refresh(order)
+    assert (order.refunded_minor, refund.state) == (1000, "succeeded")
+    assert db.session.query(OutboxMessage).filter_by(template="refund_issued").count() == 1
