@@ -51,6 +51,9 @@ class Config:
 
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the signed session cookie
 
+    # Explicit: Flask-Limiter keeps `enabled` on its one shared Limiter, so an app made without
+    # this setting would inherit whatever the previously made app had.
+    RATELIMIT_ENABLED = _env("RATELIMIT_ENABLED", True)
     RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_KEY_PREFIX = _env("RATELIMIT_KEY_PREFIX", "lectern")
     RATELIMIT_SIGN_IN = _env("RATELIMIT_SIGN_IN", "10 per minute;50 per hour")
