@@ -42,4 +42,6 @@ def lock_row(model, row_id):
         ).scalar_one()
     except OperationalError as error:
         db.session.rollback()
+        if error.connection_invalidated:  # the database went away: not busy but unavailable (503)
+            raise
         raise Busy() from error

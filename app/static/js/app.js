@@ -55,12 +55,19 @@
     if (box) { box.hidden = true; }
   });
 
-  function showRequestError() {
+  function showRequestError(event) {
     var box = document.getElementById("request-error");
-    if (box) {
+    if (!box) { return; }
+    var xhr = event.detail.xhr;
+    // While the database is briefly away, a 503 brings its own notice (that data is safe).
+    var notice = xhr && xhr.status === 503 &&
+      new DOMParser().parseFromString(xhr.responseText, "text/html").querySelector(".unavailable-notice");
+    if (notice) {
+      box.replaceChildren(notice);
+    } else {
       box.textContent = document.body.dataset.requestFailed;
-      box.hidden = false;
     }
+    box.hidden = false;
   }
   document.addEventListener("htmx:responseError", showRequestError);
   document.addEventListener("htmx:sendError", showRequestError);
