@@ -71,17 +71,22 @@ def main():
                 for method in ("GET", "POST")}
         results = {}
         for page in pages:
-            headers = {"Content-Type": "application/x-www-form-urlencoded"} if page.method == "POST" else {}
-            if page.signed_in:
-                headers["Cookie"] = cookie
-            if page.htmx:
-                headers["HX-Request"] = "true"
-            if page.method == "POST":
-                headers["X-CSRFToken"] = csrf_token
-                headers.setdefault("Cookie", cookie)
             results[page.name] = _drive(f"http://127.0.0.1:{PORTAL_PORT}{page.path}", page.method,
-                                        page.body, headers, options)
+                                        page.body, _headers(page, cookie, csrf_token), options)
     _report(options, pages, bare, results, small, large)
+
+
+def _headers(page, cookie, csrf_token):
+    """What a browser sends: the session cookie when signed in or posting (the CSRF token is
+    kept in the session), the token with a POST, HX-Request for a partial."""
+    headers = {}
+    if page.signed_in or page.method == "POST":
+        headers["Cookie"] = cookie
+    if page.method == "POST":
+        headers.update({"Content-Type": "application/x-www-form-urlencoded", "X-CSRFToken": csrf_token})
+    if page.htmx:
+        headers["HX-Request"] = "true"
+    return headers
 
 
 def _options():
