@@ -77,7 +77,7 @@ def test_partner_orders_the_contact_sets_up_from_the_email_and_provisions(page, 
     page.get_by_role("button", name="Next").click()
     page.get_by_label("I will set up the services myself").check()
     page.get_by_role("button", name="Next").click()
-    expect(page.get_by_text("Reseller AB")).to_be_visible()
+    expect(page.get_by_text("Reseller AB", exact=True)).to_be_visible()  # the organisation under review
     page.get_by_role("button", name="Yes, this is us").click()
     page.get_by_label("Customer administrator's email address").fill("carl@fjord.example")
     page.get_by_role("button", name="Next").click()  # half-way: the name is missing
