@@ -11,6 +11,8 @@ from app.models.commerce import (
     Refund,
     Registration,
 )
+from app.models.invoicing import Invoice, InvoiceCounter, TaxRate
+from app.models.lifecycle import ReminderDelivery, WaitlistEntry
 from app.models.outbox import OutboxMessage
 from app.models.partners import PartnerOrder
 from app.models.pay_per_use import SessionCost, UsageCorrection
@@ -49,6 +51,11 @@ __all__ = [
     "Coupon",
     "Department",
     "Invitation",
+    "Invoice",
+    "InvoiceCounter",
+    "TaxRate",
+    "ReminderDelivery",
+    "WaitlistEntry",
     "InvitationCampaign",
     "Order",
     "OrderLine",

@@ -61,6 +61,18 @@ class CommerceSettings(Base):
     minimum_charge_minor: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # What happens when a session used less than its host paid: "refund" or "credit".
     settlement_mode: Mapped[str] = mapped_column(String(10), default="refund", server_default="refund")
+    # Attendee lifecycle (services/cancellations.py, waitlist.py, reminders.py).
+    # The site's default cancellation policy: JSON list of tiers, see services/cancellation_policy.py.
+    cancellation_policy: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
+    waitlist_offer_hours: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
+    reminder_hours: Mapped[str] = mapped_column(String(40), default="24,1", server_default="24,1")
+    # Invoices: the seller's legal details and tax rules (services/invoicing.py, tax.py).
+    legal_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    legal_address: Mapped[str] = mapped_column(Text, default="", server_default="")
+    legal_country: Mapped[str] = mapped_column(String(2), default="", server_default="")  # ISO 3166
+    legal_vat_id: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    invoice_prefix: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    prices_include_tax: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
 
     organization: Mapped[Organization] = relationship()
 
@@ -100,8 +112,19 @@ class Order(Base):
     currency: Mapped[str] = mapped_column(String(3))
     subtotal_minor: Mapped[int] = mapped_column(Integer)  # frozen when the order is made
     discount_minor: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    tax_minor: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    tax_minor: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # added on top
     total_minor: Mapped[int] = mapped_column(Integer)
+    # Tax contained in the total when the site's prices include tax (not added on top).
+    included_tax_minor: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # "standard" | "exempt" (exemption reference) | "reverse_charge" (EU business, VAT ID) | "none"
+    tax_treatment: Mapped[str] = mapped_column(String(20), default="none", server_default="none")
+    tax_rate_bp: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # 2500 = 25 %
+    # The buyer's invoice details, all optional.
+    buyer_company: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    buyer_address: Mapped[str] = mapped_column(Text, default="", server_default="")
+    buyer_country: Mapped[str] = mapped_column(String(2), default="", server_default="")
+    buyer_vat_id: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    tax_exemption_reference: Mapped[str] = mapped_column(String(100), default="", server_default="")
     refunded_minor: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     coupon_id: Mapped[int | None] = mapped_column(ForeignKey("coupons.id"), index=True)
     subscription_id: Mapped[int | None] = mapped_column(ForeignKey("subscriptions.id"), index=True)
@@ -180,6 +203,9 @@ class Registration(Base):
     locale: Mapped[str] = mapped_column(String(8))
     state: Mapped[str] = mapped_column(String(12), default="held", server_default="held")
     hold_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # for state held
+    hold_extended: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # The one-time self-service cancel link of the confirmation email: its SHA-256, or None.
+    cancel_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     canceled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -228,6 +254,11 @@ class Refund(Base):
     state: Mapped[str] = mapped_column(String(12), default="pending", server_default="pending")
     provider_refund_id: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    # Refunds owed by a cancellation are retried when the provider fails, never dropped.
+    retry_until_done: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -49,6 +49,8 @@ class TrainingSession(Base):
     )
     meeting_url: Mapped[str] = mapped_column(String(500), default="", server_default="")  # the live room
     room_password_hash: Mapped[str | None] = mapped_column(String(255))  # for access_mode password
+    # JSON list of cancellation tiers; None: the site's default policy.
+    cancellation_policy: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     organization: Mapped[Organization] = relationship()
