@@ -16,6 +16,10 @@ class CouponForm(LecternForm):
     code = StringField(_l("Coupon code"), [required(), length(40)])
 
 
+class ExtendHoldForm(LecternForm):
+    """Only the CSRF token: the extension is the site's hold time, never what is posted."""
+
+
 class PaymentForm(LecternForm):
     method = RadioField(
         _l("Payment method"), [validators.InputRequired(message=_l("Choose how to pay."))]

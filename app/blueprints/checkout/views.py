@@ -7,10 +7,10 @@ from flask import abort, current_app, flash, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 
 from app.blueprints.checkout import bp
-from app.blueprints.checkout.forms import CouponForm, PaymentForm
+from app.blueprints.checkout.forms import CouponForm, ExtendHoldForm, PaymentForm
 from app.extensions import limiter
 from app.models.base import utcnow
-from app.services import checkout, commerce
+from app.services import checkout, commerce, holds
 from app.services.checkout import payment_for_provider_order
 from app.services.locks import Busy
 from app.services.order_links import order_for_token
@@ -46,10 +46,13 @@ def _render_payment(token, order, coupon_form=None, payment_form=None, status=20
     payment_form = payment_form or PaymentForm(_methods(order, settings))
     payment_form.shown_total.data = order.total_minor
     payment_form.shown_total.raw_data = []  # else WTForms echoes the stale total that was posted
+    now = utcnow()
     return render(
         "checkout/payment.html", "checkout/_summary.html", status=status, token=token, order=order,
         settings=settings, coupon_form=coupon_form or CouponForm(formdata=None),
-        payment_form=payment_form, payable=checkout.is_payable(order, utcnow()),
+        payment_form=payment_form, payable=checkout.is_payable(order, now),
+        hold_seconds_left=holds.seconds_left(order, now), can_extend_hold=holds.can_extend(order, now),
+        extend_form=ExtendHoldForm(formdata=None), hold_minutes=settings.hold_minutes,
     )
 
 
@@ -87,6 +90,22 @@ def apply_coupon(token):
 def remove_coupon(token):
     order = _order_or_404(token)
     checkout.remove_coupon(order)
+    if wants_fragment():
+        return _render_payment(token, order)
+    return redirect(url_for("checkout.payment", token=token))
+
+
+@bp.route("/checkout/<token>/hold/extend", methods=["POST"])
+def extend_hold(token):
+    order = _order_or_404(token)
+    if not order.session_id:
+        abort(404)
+    form = ExtendHoldForm()
+    if form.validate_on_submit():
+        try:
+            holds.extend_hold(order, commerce.settings_for(order.organization).hold_minutes)
+        except (holds.HoldError, Busy) as error:
+            flash(error.message, "error")
     if wants_fragment():
         return _render_payment(token, order)
     return redirect(url_for("checkout.payment", token=token))

@@ -32,6 +32,20 @@
     window.setInterval(tick, 1000);
   });
 
+  // A seat held while paying: the minutes left, updated in place (the element is swapped by
+  // htmx when the hold is extended, so it is looked up on every tick). At zero the page is
+  // reloaded, and the server explains that the hold ran out.
+  window.setInterval(function () {
+    var left = document.querySelector(".countdown[data-until]");
+    if (!left || !window.Intl) { return; }
+    var seconds = Math.max(0, Math.round((new Date(left.dataset.until) - new Date()) / 1000));
+    if (seconds === 0) { window.location.reload(); return; }
+    var unit = seconds > 90 ? "minute" : "second";
+    left.textContent = new Intl.NumberFormat(document.documentElement.lang, {
+      style: "unit", unit: unit, unitDisplay: "long"
+    }).format(unit === "minute" ? Math.ceil(seconds / 60) : seconds);
+  }, 1000);
+
   // "Copy" buttons copy the text of the element their data-copy names.
   document.addEventListener("click", function (event) {
     var button = event.target.closest("button[data-copy]");
