@@ -134,7 +134,7 @@ MATRIX = [
     route("checkout.payment",               "GET",  (200, 200, 200, 200, 200, 200)),
     route("checkout.apply_coupon",          "POST", (422, 422, 422, 422, 422, 422)),
     route("checkout.remove_coupon",         "POST", (302, 302, 302, 302, 302, 302)),
-    route("checkout.extend_hold",           "POST", (302, 302, 302, 302, 302, 302)),
+    route("checkout.extend_hold",           "POST", (302, 302, 302, 302, 302, 302), anyone_may_write=True),
     route("checkout.pay",                   "POST", (422, 422, 422, 422, 422, 422)),
     route("checkout.provider_cancel",       "GET",  (302, 302, 302, 302, 302, 302)),
     route("checkout.provider_return",       "GET",  (302, 302, 302, 302, 302, 302),
