@@ -17,6 +17,7 @@ from app.models import (
     Organization,
     Plan,
     PlanFeature,
+    TaxRate,
     TrainingSession,
     User,
 )
@@ -128,9 +129,17 @@ def load(now=None):
             person_minute_rate=Decimal("0.35"), teleconference_minute_rate=Decimal("1.5"),
             settlement_mode="refund", minimum_charge_minor=0,
             bank_transfer_details="Nordic Training Academy AB\nIBAN SE45 5000 0000 0583 9825 7466\nBIC ESSESESS",
+            # Free cancellation until a week before, half back until two days before.
+            cancellation_policy='[{"hours_before": 168, "refund_percent": 100}, '
+                                '{"hours_before": 48, "refund_percent": 50}]',
+            waitlist_offer_hours=24, reminder_hours="24,1",
+            legal_name="Nordic Training Academy AB", legal_address="Kungsgatan 1\n111 43 Stockholm",
+            legal_country="SE", legal_vat_id="SE556677889901", invoice_prefix="NTA-",
+            prices_include_tax=True,
         )
     )
     db.session.flush()
+    db.session.add(TaxRate(organization_id=organization.id, country="", rate_bp=2500))  # Swedish VAT
     db.session.add(Coupon(organization_id=organization.id, code="WELCOME10", kind="percent", value=10))
     stockholm = ZoneInfo("Europe/Stockholm")
     today = now.astimezone(stockholm).date()
