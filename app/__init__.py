@@ -64,6 +64,7 @@ def _register_blueprints(app):
     from app.blueprints.account import bp as account_bp
     from app.blueprints.admin import bp as admin_bp
     from app.blueprints.auth import bp as auth_bp
+    from app.blueprints.cancellations import bp as cancellations_bp
     from app.blueprints.checkout import bp as checkout_bp
     from app.blueprints.cost import bp as cost_bp
     from app.blueprints.invitations import bp as invitations_bp
@@ -72,6 +73,7 @@ def _register_blueprints(app):
     from app.blueprints.partners import bp as partners_bp
     from app.blueprints.plans import bp as plans_bp
     from app.blueprints.scheduling import bp as scheduling_bp
+    from app.blueprints.waitlist import bp as waitlist_bp
     from app.blueprints.webhooks import bp as webhooks_bp
 
     app.register_blueprint(main_bp)
@@ -80,12 +82,14 @@ def _register_blueprints(app):
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(scheduling_bp)  # /sessions/… for hosts, /s/<slug> for everyone
     app.register_blueprint(checkout_bp)  # /checkout/<token>/…
+    app.register_blueprint(cancellations_bp)  # /c/<token>: an attendee cancels from their email
     app.register_blueprint(webhooks_bp)  # /webhooks/<provider>/…
     app.register_blueprint(invitations_bp)  # /sessions/<id>/invitations/…, /invitations/lists/…
     app.register_blueprint(join_bp)  # /j/<token>, /s/<slug>/join: the room gate
     app.register_blueprint(cost_bp)  # /sessions/<id>/cost: the Estimated session cost (pay-per-use)
     app.register_blueprint(plans_bp, url_prefix="/plans")  # pricing, cart, checkout; /plans/manage
     app.register_blueprint(partners_bp, url_prefix="/partners")  # orders, setup wizard, service setup
+    app.register_blueprint(waitlist_bp)  # /s/<slug>/waitlist, /w/<token>: the offer, /sessions/<id>/waitlist
 
 
 def _deliver_mail_after_requests(app):

@@ -6,9 +6,10 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from app.services import checkout, demo, mail, partner_orders, provisioning, renewals
+from app.services import checkout, demo, mail, partner_orders, provisioning, renewals, waitlist
 from app.services.claims import claim
 from app.services.payments import operator_paypal, provider_for_order
+from app.services import reminders
 
 mail_cli = AppGroup("mail", help="Deliver queued mail.")
 demo_cli = AppGroup("demo", help="Demo data for a portal to look at.")
@@ -16,6 +17,8 @@ payments_cli = AppGroup("payments", help="Settle payments with the providers.")
 provisioning_cli = AppGroup("provisioning", help="Set up sites whose plan was paid.")
 billing_cli = AppGroup("billing", help="Renew subscriptions.")
 partners_cli = AppGroup("partners", help="Partner orders.")
+waitlist_cli = AppGroup("waitlist", help="Offer freed seats to the people waiting for them.")
+reminders_cli = AppGroup("reminders", help="Remind attendees before their sessions start.")
 
 
 @mail_cli.command("send")
@@ -101,6 +104,21 @@ def _dispatch():
     return partner_orders.dispatch(setup_link_for, representative)
 
 
+@reminders_cli.command("send")
+def send_reminders():
+    """Queue the reminders that are due (by default 24 hours and 1 hour before the start).
+    Safe to run often and on several machines: each reminder is queued once."""
+    click.echo(f"reminders queued: {reminders.send_due()}")
+
+
+@waitlist_cli.command("run")
+def run_waitlist():
+    """Let waitlist offers that ran out lapse and offer free seats to the next people waiting.
+    Safe to run often and on several machines: each session is done by one machine a round."""
+    counts = waitlist.run_due()
+    click.echo(", ".join(f"{name}: {count}" for name, count in counts.items()))
+
+
 @click.command("worker")
 @click.option("--interval", default=10.0, show_default=True, help="Seconds between rounds.")
 @click.option("--once", is_flag=True, help="One round, then stop.")
@@ -113,6 +131,8 @@ def worker(interval, once):
         _dispatch()
         _reconcile()
         renewals.run(operator_paypal(current_app.config), policy)
+        waitlist.run_due()
+        reminders.send_due()
         mail.deliver_with_config(current_app.config, limit=500)
         if once:
             return
@@ -126,4 +146,6 @@ def init_app(app):
     app.cli.add_command(provisioning_cli)
     app.cli.add_command(billing_cli)
     app.cli.add_command(partners_cli)
+    app.cli.add_command(waitlist_cli)
+    app.cli.add_command(reminders_cli)
     app.cli.add_command(worker)

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from app.extensions import db
 from app.models import Coupon, Order, Payment, Refund, TrainingSession
 from app.models.base import utcnow
-from app.services import confirmations, pricing, session_costs, subscriptions
+from app.services import confirmations, session_costs, subscriptions
 from app.services.coupons import find_coupon
 from app.services.invitations import revoke_for_registration
 from app.services.locks import Busy, lock_row
@@ -114,11 +114,11 @@ def _coupon_fits(coupon, order, now):
 
 
 def _set_totals(order, coupon):
-    totals = pricing.totals(order.subtotal_minor, coupon)
+    """The coupon changed: discount, tax and total again (services/tax.py)."""
+    from app.services import tax
+
     order.coupon_id = coupon.id if coupon else None
-    order.discount_minor = totals.discount_minor
-    order.tax_minor = totals.tax_minor
-    order.total_minor = totals.total_minor
+    tax.apply_to_order(order)
 
 
 # Paying -----------------------------------------------------------------------------------
@@ -286,6 +286,10 @@ def _mark_paid(order, payment, now, vault_id=""):
             order.review_reason = problem
             return
     registration = order.registration
+    if registration is not None and registration.session.state == "canceled":
+        order.state = "review"
+        order.review_reason = "paid after the session was canceled: refund it"
+        return
     if registration is not None and registration.state != "held":
         # The hold ran out and was released before the money arrived: take a seat again if
         # one is free (this registration is not among the seats counted).
@@ -296,6 +300,9 @@ def _mark_paid(order, payment, now, vault_id=""):
             return
     order.state = "paid"
     order.paid_at = now
+    from app.services import invoicing  # the invoice goes with the confirmation below
+
+    invoicing.issue_invoice(order, now)
     if order.purpose == "pay_per_use":
         session_costs.mark_order_paid(order, now)
     if registration is not None:
@@ -355,17 +362,41 @@ def refund_order(order, amount_minor, provider, by_user=None, reason=""):
     return _carry_out_refund(refund, provider)
 
 
+def _offer_freed_seat(session):
+    """A refunded registration's seat goes to the waitlist at once (the order's locks, which
+    begin with the session's, are held)."""
+    from app.services import waitlist  # waitlist builds on registrations, which checkout imports
+
+    waitlist.fill_free_seats(session, utcnow())
+
+
 def _carry_out_refund(refund, provider):
     payment, order = refund.payment, refund.order
     if payment.provider == "paypal":
         try:
             result = provider.refund(payment, refund.amount_minor, refund_key=refund.id)
+            if result.status == "failed" and refund.retry_until_done:
+                raise ProviderError(f"the provider answered {result.raw.get('status', 'failed')!r}")
         except ProviderTimeout as error:
             raise CheckoutError(_l(
                 "The payment service did not answer. The refund is recorded and will be "
                 "confirmed automatically; there is nothing more to do."
             )) from error
         except ProviderError as error:
+            if refund.retry_until_done:  # owed by a cancellation: it stays pending, tried again later
+                from app.services.mail import backoff
+
+                _lock_order(order)
+                db.session.refresh(refund)
+                if refund.state == "pending":
+                    refund.attempts += 1
+                    refund.last_error = f"{type(error).__name__}: {error}"[:2000]
+                    refund.next_attempt_at = utcnow() + backoff(refund.attempts)
+                db.session.commit()
+                raise CheckoutError(_l(
+                    "The payment service did not accept the refund yet. The refund is recorded "
+                    "and will be retried automatically."
+                )) from error
             refund.state = "failed"
             db.session.commit()
             raise CheckoutError(
@@ -388,7 +419,11 @@ def _carry_out_refund(refund, provider):
             order.registration.state = "refunded"
             order.registration.canceled_at = utcnow()
             revoke_for_registration(order.registration)
-        confirmations.queue_refund_notice(order, refund.amount_minor)
+            _offer_freed_seat(order.session)
+        from app.services import invoicing
+
+        credit_note = invoicing.issue_credit_note(refund, utcnow())
+        confirmations.queue_refund_notice(order, refund.amount_minor, credit_note=credit_note)
     db.session.commit()
     if not succeeded:
         raise CheckoutError(_l("The payment service refused the refund. Nothing was refunded."))
@@ -419,16 +454,22 @@ def reconcile(provider_for_order, now=None):
 
 
 def _retry_pending_refunds(provider_for_order, now):
-    """Ask again, with the same idempotency key, about refunds the provider did not answer.
+    """Ask again, with the same idempotency key, about refunds the provider did not answer, and
+    try again those owed by cancellations that the provider refused, once their back-off is over.
     Refunds younger than a minute may still be in their own request: they are left alone."""
+    from sqlalchemy import or_
+
     done = 0
     for refund in db.session.scalars(
-        select(Refund).where(Refund.state == "pending", Refund.created_at <= now - timedelta(minutes=1))
+        select(Refund).where(
+            Refund.state == "pending", Refund.created_at <= now - timedelta(minutes=1),
+            or_(Refund.next_attempt_at.is_(None), Refund.next_attempt_at <= now),
+        ).order_by(Refund.id)
     ).all():
         try:
             _carry_out_refund(refund, provider_for_order(refund.order))
             done += 1
-        except CheckoutError:
+        except (CheckoutError, Busy):
             continue
     return done
 

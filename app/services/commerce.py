@@ -10,6 +10,9 @@ EDITABLE = (
     "paypal_base_url", "paypal_client_id", "paypal_client_secret", "paypal_webhook_id",
     "bank_transfer_details", "hold_minutes", "person_minute_rate", "teleconference_minute_rate",
     "minimum_charge_minor", "settlement_mode",
+    # The attendee lifecycle: the default cancellation policy (JSON, services/cancellation_policy.py),
+    # how long a waitlist offer stays open, and when reminders go out ("24,1": hours before).
+    "cancellation_policy", "waitlist_offer_hours", "reminder_hours",
 )
 
 
@@ -23,6 +26,9 @@ def settings_for(organization):
             paypal_client_id="", paypal_client_secret="", paypal_webhook_id="",  # "": not set  # nosec B106
             bank_transfer_details="", hold_minutes=15, person_minute_rate=Decimal(0),
             teleconference_minute_rate=Decimal(0), minimum_charge_minor=0, settlement_mode="refund",
+            cancellation_policy="[]", waitlist_offer_hours=24, reminder_hours="24,1",
+            legal_name="", legal_address="", legal_country="", legal_vat_id="", invoice_prefix="",
+            prices_include_tax=True,
         )
     return settings
 

@@ -8,6 +8,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from app.models.base import utcnow
+from app.services import invoice_pdf
 from app.services.calendar import session_ics
 from app.services.mail import queue_mail
 from app.services.order_links import make_order_token
@@ -37,6 +38,7 @@ def session_time(session, locale):
 def queue_registration_confirmed(registration):
     """The confirmation carries the attendee's personal link into the room, made now: its
     token exists only in this email."""
+    from app.services.cancellations import new_cancel_link
     from app.services.invitations import new_invitation
     from app.web import external_url
 
@@ -52,7 +54,7 @@ def queue_registration_confirmed(registration):
         registration.locale,
         "registration_confirmed",
         subject=_l("You are registered: %(title)s", title=session.title),
-        attachments=[("session.ics", "text/calendar", ics)],
+        attachments=[("session.ics", "text/calendar", ics), *invoice_pdf.order_attachments(order)],
         registration=registration,
         session=session,
         order=order,
@@ -61,6 +63,7 @@ def queue_registration_confirmed(registration):
         order_url=_order_url(order),
         join_url=external_url("join.personal_link", token=token),
         join_opens_minutes=current_app.config["JOIN_OPENS_MINUTES_BEFORE"],
+        cancel_url=new_cancel_link(registration),  # None when the policy offers no self-service
     )
 
 
@@ -78,12 +81,14 @@ def queue_bank_transfer_instructions(order):
     )
 
 
-def queue_refund_notice(order, amount_minor):
+def queue_refund_notice(order, amount_minor, credit_note=None):
+    """`credit_note`: the refund's credit note (an Invoice), attached as a PDF."""
     queue_mail(
         order.buyer_email,
         order.locale,
         "refund_issued",
         subject=_l("Refund for order %(code)s", code=order.code),
+        attachments=[invoice_pdf.attachment(credit_note)] if credit_note is not None else [],
         order=order,
         amount_minor=amount_minor,
         order_url=_order_url(order),

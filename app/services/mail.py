@@ -5,6 +5,7 @@
 never send the same message), sends them, and retries failures with exponential backoff.
 """
 
+import base64
 import json
 import smtplib
 from datetime import timedelta
@@ -27,7 +28,8 @@ def queue_mail(recipient, locale, template, subject, attachments=(), sender=None
     """Render emails/<template>.txt and .html in the recipient's locale and queue them.
 
     `subject` is a lazy string, so it is translated here, in the recipient's language.
-    `attachments` are (filename, content_type, text) triples, e.g. an .ics invitation.
+    `attachments` are (filename, content_type, content) triples: text (an .ics invitation) or
+    bytes (an invoice PDF, stored base64-encoded).
     `sender` overrides the server's From address (an organisation's own sender).
     """
     with force_locale(locale):
@@ -39,13 +41,26 @@ def queue_mail(recipient, locale, template, subject, attachments=(), sender=None
             subject=str(subject),
             body_text=render_template(f"emails/{template}.txt", **context),
             body_html=render_template(f"emails/{template}.html", **context),
-            attachments=json.dumps(
-                [{"filename": f, "content_type": t, "content": c} for f, t, c in attachments]
-            ),
+            attachments=json.dumps([_stored_attachment(*attachment) for attachment in attachments]),
         )
     db.session.add(message)
     g.mail_queued = True  # lets a single-process set-up send it as soon as the request ends
     return message
+
+
+def _stored_attachment(filename, content_type, content):
+    """One attachment as JSON: text as it is, bytes base64-encoded (marked by "encoding")."""
+    if isinstance(content, (bytes, bytearray)):
+        return {"filename": filename, "content_type": content_type, "encoding": "base64",
+                "content": base64.b64encode(bytes(content)).decode("ascii")}
+    return {"filename": filename, "content_type": content_type, "content": content}
+
+
+def attachment_bytes(attachment):
+    """The bytes of a stored attachment (text is sent as UTF-8)."""
+    if attachment.get("encoding") == "base64":
+        return base64.b64decode(attachment["content"])
+    return attachment["content"].encode()
 
 
 def backoff(attempts):
@@ -97,7 +112,7 @@ def to_email(message, sender):
     for attachment in json.loads(message.attachments or "[]"):
         maintype, subtype = attachment["content_type"].split("/", 1)
         email.add_attachment(
-            attachment["content"].encode(), maintype=maintype, subtype=subtype,
+            attachment_bytes(attachment), maintype=maintype, subtype=subtype,
             filename=attachment["filename"],
         )
     email["Content-Language"] = message.locale  # last: set_content would have dropped it

@@ -1,4 +1,13 @@
-"""Registering for a session: a seat is held while the attendee pays, and never sold twice."""
+"""Registering for a session: a seat is held while the attendee pays, and never sold twice.
+
+Two counts of taken seats:
+- `live_seats_taken`: confirmed seats and live holds, the seats people actually have. A
+  waitlist offer being accepted, a late payment re-taking its seat and a capacity change
+  count against this.
+- `public_seats_taken`: those plus open waitlist offers. A seat offered to the next person
+  in the queue is kept for them while the offer is open, so a public registration (and the
+  public page's "seats left") counts against this: nobody jumps the queue.
+"""
 
 import secrets
 from datetime import timedelta
@@ -9,6 +18,7 @@ from sqlalchemy import and_, func, or_, select
 from app.extensions import db
 from app.models import Order, OrderLine, Payment, Registration, TrainingSession
 from app.models.base import utcnow
+from app.services import tax
 from app.services.accounts import normalize_email
 from app.services.locks import lock_row
 from app.services.errors import ServiceError
@@ -44,16 +54,50 @@ def live_seats_taken(session_id, now):
     )
 
 
+def open_offers(session_id, now):
+    """Waitlist offers not yet taken nor run out: each keeps a seat for its person."""
+    from app.models.lifecycle import WaitlistEntry
+
+    return db.session.scalar(
+        select(func.count(WaitlistEntry.id)).where(
+            WaitlistEntry.session_id == session_id,
+            WaitlistEntry.state == "offered",
+            WaitlistEntry.offer_expires_at > now,
+        )
+    )
+
+
+def public_seats_taken(session_id, now):
+    """Seats nobody else may register for: live seats plus open waitlist offers."""
+    return live_seats_taken(session_id, now) + open_offers(session_id, now)
+
+
 def seats_left(session, now=None):
-    return max(0, session.capacity - live_seats_taken(session.id, now or utcnow()))
+    """Seats the public can still register for (open waitlist offers keep theirs)."""
+    return max(0, session.capacity - public_seats_taken(session.id, now or utcnow()))
 
 
 def is_open_for_registration(session, now):
     return session.state == "scheduled" and session.starts_at > now
 
 
+def has_live_registration(session_id, email):
+    return bool(db.session.scalar(
+        select(func.count(Registration.id)).where(
+            Registration.session_id == session_id,
+            Registration.email == email,
+            Registration.state.in_(("held", "confirmed")),
+        )
+    ))
+
+
 def register(session, name, email, locale, hold_minutes, now=None):
-    """Hold a seat and create the order for it, in one transaction."""
+    """Hold a seat and create the order for it, in one transaction.
+
+    Seats freed since (run-out holds) go to the waitlist first; open waitlist offers count as
+    taken, so a registration never takes a seat kept for the next person in the queue."""
+    from app.services import waitlist  # the waitlist builds on this module
+
     now = now or utcnow()
     email = normalize_email(email)
     session = lock_row(TrainingSession, session.id)
@@ -61,21 +105,26 @@ def register(session, name, email, locale, hold_minutes, now=None):
         db.session.rollback()
         raise RegistrationError(_l("Registration for this session is closed."))
     expire_stale_holds(now, session_id=session.id)
-    already = db.session.scalar(
-        select(func.count(Registration.id)).where(
-            Registration.session_id == session.id,
-            Registration.email == email,
-            Registration.state.in_(("held", "confirmed")),
-        )
-    )
-    if already:
+    if has_live_registration(session.id, email):
         db.session.rollback()
         raise RegistrationError(
             _l("This email address is already registered for this session."), "email"
         )
-    if live_seats_taken(session.id, now) >= session.capacity:
-        db.session.rollback()
+    waitlist.fill_free_seats(session, now)
+    if public_seats_taken(session.id, now) >= session.capacity:
+        db.session.commit()  # keep the run-out holds let go and the offers made to the queue
         raise RegistrationError(_l("Sorry, this session is full."))
+    order = hold_seat(session, name, email, locale, hold_minutes, now)
+    waitlist.leave_on_registering(session, email, now)
+    db.session.commit()
+    return order
+
+
+def hold_seat(session, name, email, locale, hold_minutes, now):
+    """Create the held registration and its pending order (in the caller's transaction).
+
+    The caller holds the session's row lock and has counted the seat; `email` is normalised.
+    The hold lasts `hold_minutes` (the site's setting); a free session's order totals 0."""
     hold_until = now + timedelta(minutes=hold_minutes)
     order = Order(
         organization_id=session.organization_id,
@@ -101,12 +150,12 @@ def register(session, name, email, locale, hold_minutes, now=None):
             total_minor=session.fee_minor,
         )
     )
+    tax.apply_to_order(order)
     registration = Registration(
         session=session, order=order, name=name.strip(), email=email, locale=locale,
         state="held", hold_expires_at=hold_until,
     )
     db.session.add_all([order, registration])
-    db.session.commit()
     return order
 
 
@@ -119,6 +168,11 @@ def expire_stale_holds(now, session_id=None):
     Each hold is let go under its row lock, so a registration (which holds the session's
     lock) and a reconciliation (which does not) never both give back the same coupon use:
     a hold locked by the other is skipped, and one the other has let go no longer matches.
+
+    With `session_id`, the caller holds that session's lock and offers the freed seats to the
+    waitlist itself. Without, the freed seats are offered here to each session's waitlist
+    when its lock is free at once (`claim_row`, never waiting: this runs holding the
+    registrations' locks); a session busy right now is filled by `flask waitlist run`.
     """
     from app.services.checkout import release_coupon  # checkout builds on this module
 
@@ -140,4 +194,17 @@ def expire_stale_holds(now, session_id=None):
         registration.state = "expired"
         registration.order.state = "expired"
         release_coupon(registration.order)
+    if session_id is None and expired:
+        _offer_freed_seats({registration.session_id for registration in expired}, now)
     return len(expired)
+
+
+def _offer_freed_seats(session_ids, now):
+    from app.services import waitlist
+    from app.services.claims import claim_row
+
+    db.session.flush()  # on SQLite this transaction has the write lock from here on
+    for session_id in sorted(session_ids):
+        session = claim_row(TrainingSession, session_id)
+        if session is not None:
+            waitlist.fill_free_seats(session, now)

@@ -6,7 +6,7 @@ UTC moments, and a CSV writer that keeps spreadsheets from running cells as form
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -15,7 +15,8 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
-from app.models import Order, Registration, TrainingSession
+from app.models import Order, Payment, Refund, Registration, TrainingSession
+from app.models.invoicing import Invoice
 from app.services.money import to_major
 
 # One place for the words people see for an order's state (the checkout and mail reuse them).
@@ -33,8 +34,12 @@ ORDER_STATE_LABELS = {
 REVENUE_STATES = ("paid", "partially_refunded", "refunded")
 ORDERS_PER_PAGE = 50
 
-# A spreadsheet runs a cell starting with one of these as a formula (OWASP: CSV injection).
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP: CSV injection):
+# = + - @, tab and carriage return, a line feed (a cell may be read from its second line on),
+# and their full-width forms, which some spreadsheets (Excel in East Asian locales) also run.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+# Rows of an export whose references (invoices, payments, refunds) are read in one query each.
+EXPORT_CHUNK = 500
 
 
 # Days in a site's time zone ------------------------------------------------------------------
@@ -140,11 +145,71 @@ def filtered_orders(organization, filters):
 ORDERS_CSV_HEADER = (
     "code", "created", "buyer_name", "buyer_email", "session", "purpose", "state", "currency",
     "subtotal", "discount", "tax", "total", "refunded",
+    "invoice_number", "credit_note_numbers", "payment_provider", "payment_capture_ids",
+    "payment_order_ids", "refund_ids",
 )
 
 
+@dataclass
+class OrderReferences:
+    """What ties an order to the books and to the payment provider; several values of one
+    kind are joined with spaces in the export."""
+
+    invoice_number: str = ""
+    credit_note_numbers: list[str] = field(default_factory=list)
+    providers: list[str] = field(default_factory=list)  # of captured payments
+    capture_ids: list[str] = field(default_factory=list)  # captured payments' (PayPal's transaction ids)
+    provider_order_ids: list[str] = field(default_factory=list)  # the order at the provider
+    refund_ids: list[str] = field(default_factory=list)  # the provider's refund ids
+
+
+def _chunks(items, size=EXPORT_CHUNK):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def order_references(order_ids):
+    """{order id: OrderReferences}: invoice and credit note numbers, captured payments' provider
+    references and refund ids, in three queries per EXPORT_CHUNK orders."""
+    references = {order_id: OrderReferences() for order_id in order_ids}
+    for chunk in _chunks(list(references)):
+        invoices = db.session.execute(
+            select(Invoice.order_id, Invoice.kind, Invoice.display_number)
+            .where(Invoice.order_id.in_(chunk))
+            .order_by(Invoice.number, Invoice.id)
+        )
+        for order_id, kind, number in invoices:
+            if kind == "invoice":
+                references[order_id].invoice_number = number
+            else:
+                references[order_id].credit_note_numbers.append(number)
+        payments = db.session.execute(
+            select(Payment.order_id, Payment.provider, Payment.capture_id, Payment.provider_order_id)
+            .where(Payment.order_id.in_(chunk), Payment.state == "captured")
+            .order_by(Payment.id)
+        )
+        for order_id, provider, capture_id, provider_order_id in payments:
+            seen = references[order_id]
+            if provider not in seen.providers:
+                seen.providers.append(provider)
+            if capture_id:
+                seen.capture_ids.append(capture_id)
+            if provider_order_id:
+                seen.provider_order_ids.append(provider_order_id)
+        refunds = db.session.execute(
+            select(Refund.order_id, Refund.provider_refund_id)
+            .where(Refund.order_id.in_(chunk), Refund.provider_refund_id.isnot(None))
+            .order_by(Refund.id)
+        )
+        for order_id, refund_id in refunds:
+            references[order_id].refund_ids.append(refund_id)
+    return references
+
+
 def orders_csv(orders, timezone_name="UTC"):
-    """Orders as CSV: amounts as exact decimal strings in major units of their currency."""
+    """Orders as CSV: amounts as exact decimal strings in major units of their currency, with
+    the order's invoice and credit note numbers and the payment provider's references."""
+    references = order_references([order.id for order in orders])
     return write_csv(ORDERS_CSV_HEADER, (
         (
             order.code,
@@ -160,9 +225,21 @@ def orders_csv(orders, timezone_name="UTC"):
             major_string(order.tax_minor, order.currency),
             major_string(order.total_minor, order.currency),
             major_string(order.refunded_minor, order.currency),
+            *_reference_cells(references[order.id]),
         )
         for order in orders
     ))
+
+
+def _reference_cells(references):
+    return (
+        references.invoice_number,
+        " ".join(references.credit_note_numbers),
+        " ".join(references.providers),
+        " ".join(references.capture_ids),
+        " ".join(references.provider_order_ids),
+        " ".join(references.refund_ids),
+    )
 
 
 # Revenue -------------------------------------------------------------------------------------

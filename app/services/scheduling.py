@@ -3,6 +3,7 @@
 import re
 import secrets
 import unicodedata
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -10,11 +11,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Order, Registration, TrainingSession
+from app.models import Order, Refund, Registration, TrainingSession
 from app.models.base import utcnow
-from app.services import checkout, confirmations
+from app.services import checkout, confirmations, waitlist
 from app.services.invitations import revoke_for_registration
-from app.services.locks import lock_row
+from app.services.locks import Busy, lock_row
 from app.services.registrations import live_seats_taken
 from app.services.errors import ServiceError
 
@@ -48,7 +49,8 @@ def local_to_utc(day, time_of_day, zone):
 
 
 def schedule(host, *, title, description, day, time_of_day, timezone, duration_min, capacity,
-             fee_minor, access_mode, meeting_url, awaiting_payment=False, now=None):
+             fee_minor, access_mode, meeting_url, cancellation_policy=None, awaiting_payment=False,
+             now=None):
     """A new session: scheduled, or (pay-per-use) awaiting its host's payment."""
     starts_at = local_to_utc(day, time_of_day, timezone)
     if starts_at <= (now or utcnow()):
@@ -58,6 +60,7 @@ def schedule(host, *, title, description, day, time_of_day, timezone, duration_m
         description=description.strip(), starts_at=starts_at, timezone=timezone,
         duration_min=duration_min, capacity=capacity, fee_minor=fee_minor,
         currency=host.organization.currency, access_mode=access_mode, meeting_url=meeting_url,
+        cancellation_policy=cancellation_policy,
         state="awaiting_payment" if awaiting_payment else "scheduled",
     )
     db.session.add(session)
@@ -65,9 +68,14 @@ def schedule(host, *, title, description, day, time_of_day, timezone, duration_m
     return session
 
 
+_UNCHANGED = object()
+
+
 def update(session, *, title, description, day, time_of_day, timezone, duration_min, capacity,
-           fee_minor, access_mode, meeting_url, now=None):
-    """Change a session. Orders already made keep the fee they were made with."""
+           fee_minor, access_mode, meeting_url, cancellation_policy=_UNCHANGED, now=None):
+    """Change a session. Orders already made keep the fee they were made with.
+    `cancellation_policy`: the session's own policy as JSON text (services/cancellation_policy.py),
+    None for the site's default; left as it is when not given."""
     now = now or utcnow()
     session = lock_row(TrainingSession, session.id)
     if session.state not in ("draft", "awaiting_payment", "scheduled"):
@@ -89,24 +97,43 @@ def update(session, *, title, description, day, time_of_day, timezone, duration_
     session.fee_minor = fee_minor
     session.access_mode = access_mode
     session.meeting_url = meeting_url
+    if cancellation_policy is not _UNCHANGED:
+        session.cancellation_policy = cancellation_policy
+    waitlist.fill_free_seats(session, now)  # a larger capacity: the queue gets the new seats
     db.session.commit()
     return session
 
 
-def cancel(session, provider_for_order, by_user):
-    """Cancel the session, its holds and registrations; refund every paid order in full.
+SESSION_CANCELED = "session canceled"  # the reason of the refunds a canceled session owes
 
-    The session is marked canceled first; each refund is its own transaction, so running
-    this again after an interruption carries on with what is left. Returns failed orders.
+
+@dataclass(frozen=True)
+class RefundProgress:
+    total: int  # refunds the canceled session owes its paid attendees
+    pending: int  # of which not yet done (being retried)
+
+    @property
+    def done(self):
+        return self.total - self.pending
+
+
+def cancel(session, provider_for_order, by_user, now=None):
+    """Cancel the session, its holds and registrations, and refund every paid order in full.
+
+    One transaction cancels everything and records every refund owed (pending, retried until
+    done), so an interruption after it loses none. The refunds are then carried out one by one;
+    a provider that fails leaves its refund pending for `reconcile`. Running this again carries
+    on with what is left and never refunds an order twice. Returns the RefundProgress.
     """
+    now = now or utcnow()
     session = lock_row(TrainingSession, session.id)
     session.state = "canceled"
-    now = utcnow()
+    owed = []  # the paid orders of the registrations canceled now (not of attendees who left before)
     for registration in db.session.scalars(
         select(Registration).where(
             Registration.session_id == session.id, Registration.state.in_(("held", "confirmed"))
-        )
-    ):
+        ).order_by(Registration.id)
+    ).all():
         if registration.state == "confirmed":
             confirmations.queue_session_canceled(registration)
         registration.state = "canceled"
@@ -115,21 +142,65 @@ def cancel(session, provider_for_order, by_user):
         if registration.order.state == "pending":
             registration.order.state = "canceled"
             checkout.release_coupon(registration.order)
-    db.session.commit()
-    failed = []
-    for order in db.session.scalars(
+        elif registration.order.state in ("paid", "partially_refunded"):
+            owed.append(registration.order)
+    owed += db.session.scalars(  # the host's own pay-per-use payment for the session
         select(Order).where(
-            Order.session_id == session.id, Order.state.in_(("paid", "partially_refunded"))
-        )
-    ).all():
+            Order.session_id == session.id, Order.purpose != "registration",
+            Order.state.in_(("paid", "partially_refunded")),
+        ).order_by(Order.id)
+    ).all()
+    for order in owed:
+        _record_full_refund(order, by_user)
+    waitlist.close_for_canceled_session(session, now)
+    db.session.commit()
+    carry_on_refunds(session, provider_for_order)
+    return refund_progress(session)
+
+
+def _record_full_refund(order, by_user):
+    """What is left to refund of a paid order, less refunds already on their way (in the
+    caller's transaction). An order with nothing left gets no new refund: never twice."""
+    payment = next((p for p in order.payments if p.state == "captured"), None)
+    in_flight = sum(r.amount_minor for r in order.refunds if r.state == "pending")
+    amount = order.refundable_minor - in_flight
+    if payment is None or amount <= 0:
+        return
+    db.session.add(Refund(
+        order=order, payment=payment, amount_minor=amount, state="pending", reason=SESSION_CANCELED,
+        retry_until_done=True, created_by=by_user,
+    ))
+
+
+def _session_refunds(session):
+    return (
+        select(Refund)
+        .join(Order, Refund.order_id == Order.id)
+        .where(Order.session_id == session.id, Refund.reason == SESSION_CANCELED)
+    )
+
+
+def carry_on_refunds(session, provider_for_order):
+    """Carry out, one by one, the canceled session's refunds that are not done yet. Each is
+    recorded under the order's locks with the provider's idempotency key, so running this
+    twice at once (or with reconcile) still refunds once. Returns how many succeeded now."""
+    done = 0
+    pending = db.session.scalars(
+        _session_refunds(session).where(Refund.state == "pending").order_by(Refund.id)
+    ).all()
+    for refund in pending:
         try:
-            checkout.refund_order(
-                order, order.refundable_minor, provider_for_order(order), by_user,
-                reason="session canceled",
-            )
-        except checkout.CheckoutError:
-            failed.append(order)
-    return failed
+            checkout._carry_out_refund(refund, provider_for_order(refund.order))
+        except (checkout.CheckoutError, Busy):
+            continue  # it stays pending: reconcile (or the host) tries again later
+        done += 1
+    return done
+
+
+def refund_progress(session):
+    """How far the canceled session's refunds are: for the host's pages."""
+    refunds = db.session.scalars(_session_refunds(session)).all()
+    return RefundProgress(len(refunds), sum(1 for r in refunds if r.state == "pending"))
 
 
 def my_sessions_page(user, past, page, today_starts_at, per_page=SESSIONS_PER_PAGE):

@@ -5,8 +5,6 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-import pytest
-
 from app.extensions import db
 from app.models import Coupon, Order, OutboxMessage, Payment, Registration, TrainingSession
 from app.services import checkout, commerce, registrations

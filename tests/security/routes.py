@@ -14,7 +14,7 @@ with a valid CSRF token, so a refusal comes from authorisation alone; the owner'
 route let them in (422: the empty form was refused; 302: it acted or sent them on). Only a row's
 owner (A's administrator unless it says otherwise) may change anything, and only with a POST.
 
-Token-bearing URLs (/checkout/<token>, /j/<token>, /unsubscribe/<token>, reset and setup links)
+Token-bearing URLs (/checkout/<token>, /j/<token>, /c/<token>, /unsubscribe/<token>, reset and setup links)
 are capabilities: whoever holds the link gets the same answer, signed in as anyone. They are
 filled with A's real tokens; test_route_matrix checks that forged ones open nothing.
 """
@@ -35,6 +35,8 @@ PARAMETERS = {
     "subscriber_id": "subscriber.id", "invitation_id": "invitation.id", "campaign_id": "campaign.id",
     "plan_id": "plan.id", "add_on_id": "add_on.id", "feature_id": "feature.id", "slug": "legal_slug",
     "organization_id": "organization.id", "token": "tokens.pending_checkout",
+    "entry_id": "waitlist_entry.id",
+    "invoice_id": "invoice.id", "rate_id": "tax_rate.id",
 }
 WEBINAR = {"session_id": "webinar.id"}  # the pay-per-use session with a paid estimate
 PARTNER_ORDER = {"order_id": "partner_order.id"}
@@ -97,6 +99,12 @@ MATRIX = [
     route("admin.organization",             "POST", (IN, 403, 403, 422, 422, 422)),
     route("admin.commerce_settings",        "GET",  (IN, 403, 403, 200, 200, 200)),
     route("admin.commerce_settings",        "POST", (IN, 403, 403, 422, 422, 422)),
+    route("admin.invoicing_settings",       "GET",  (IN, 403, 403, 200, 200, 200)),
+    route("admin.invoicing_settings",       "POST", (IN, 403, 403, 422, 422, 422)),
+    route("admin.save_tax_rate",            "POST", (IN, 403, 403, 422, 422, 422)),
+    route("admin.delete_tax_rate",          "POST", (IN, 403, 403, 404, 404, 302)),
+    route("admin.invoices",                 "GET",  (IN, 403, 403, 200, 200, 200)),
+    route("admin.invoice_pdf",              "GET",  (IN, 403, 403, 404, 404, 200)),
     # Coupon pages exist only where coupons are switched on (the operator's site has none).
     route("admin.coupons",                  "GET",  (IN, 403, 403, 200, 404, 200)),
     route("admin.coupons",                  "POST", (IN, 403, 403, 422, 404, 422)),
@@ -125,6 +133,15 @@ MATRIX = [
     route("scheduling.register",            "GET",  (200, 200, 200, 200, 200, 200), {"slug": "course.slug"}),
     route("scheduling.register",            "POST", (422, 422, 422, 422, 422, 422), {"slug": "course.slug"}),
 
+    route("waitlist.join",                  "POST", (422, 422, 422, 422, 422, 422), {"slug": "course.slug"}),
+    # The offer link is a capability like /checkout/<token>: taking the seat is open to its holder.
+    route("waitlist.offer",                 "GET",  (200, 200, 200, 200, 200, 200), {"token": "tokens.waitlist_offer"}),
+    route("waitlist.offer",                 "POST", (302, 302, 302, 302, 302, 302), {"token": "tokens.waitlist_offer"},
+          anyone_may_write=True),
+    route("waitlist.host_list",             "GET",  (IN, 403, 404, 404, 404, 200)),
+    route("waitlist.promote",               "POST", (IN, 403, 404, 404, 404, 302)),  # already offered
+    route("waitlist.remove",                "POST", (IN, 403, 404, 404, 404, 302)),
+
     route("cost.estimate",                  "GET",  (IN, 403, 404, 404, 404, 200), WEBINAR),
     route("cost.preview",                   "POST", (IN, 403, 404, 404, 404, 422), WEBINAR),
     route("cost.pay",                       "POST", (IN, 403, 404, 404, 404, 422), WEBINAR),
@@ -135,11 +152,17 @@ MATRIX = [
     route("checkout.apply_coupon",          "POST", (422, 422, 422, 422, 422, 422)),
     route("checkout.remove_coupon",         "POST", (302, 302, 302, 302, 302, 302)),
     route("checkout.extend_hold",           "POST", (302, 302, 302, 302, 302, 302), anyone_may_write=True),
+    route("checkout.billing",               "POST", (302, 302, 302, 302, 302, 302), anyone_may_write=True),
     route("checkout.pay",                   "POST", (422, 422, 422, 422, 422, 422)),
     route("checkout.provider_cancel",       "GET",  (302, 302, 302, 302, 302, 302)),
     route("checkout.provider_return",       "GET",  (302, 302, 302, 302, 302, 302),
           {"token": "tokens.paid_checkout"}, query={"token": "paid_order.payments.0.provider_order_id"}),
     route("checkout.receipt",               "GET",  (200, 200, 200, 200, 200, 200)),
+    # The one-time cancel link of A's attendee: it cancels (with a refund, retried here) for its holder.
+    route("cancellations.cancel",           "GET",  (200, 200, 200, 200, 200, 200), {"token": "tokens.cancel_registration"}),
+    route("cancellations.cancel",           "POST", (200, 200, 200, 200, 200, 200), {"token": "tokens.cancel_registration"},
+          anyone_may_write=True),
+    route("checkout.document",              "GET",  (200, 200, 200, 200, 200, 200), {"token": "tokens.paid_checkout"}),
 
     route("invitations.links",              "GET",  (IN, 403, 404, 404, 404, 200)),
     route("invitations.links",              "POST", (IN, 403, 404, 404, 404, 422)),

@@ -25,7 +25,8 @@ from app.models import (
     SubscriberList,
 )
 from app.models.base import utcnow
-from app.services import accounts, invitations, subscribers
+from app.models.lifecycle import WaitlistEntry
+from app.services import accounts, invitations, subscribers, waitlist
 from app.services.order_links import make_order_token
 from app.services.partner_orders import make_setup_token
 from app.services.subscriptions import new_cart
@@ -53,8 +54,11 @@ class World:
     partner_order: object  # P's order of A's plan, provisioned
     plan_invoice: object  # A's open bank-transfer invoice for its plan
     plan_payment_order: object  # A's plan order paid through PayPal
+    waitlist_entry: object  # someone on the course's waitlist, offered a seat (tokens["waitlist_offer"])
     tokens: dict = field(default_factory=dict)  # what the links with tokens carry
     legal_slug: str = "terms"
+    invoice: object = None  # the invoice of the attendee's paid order
+    tax_rate: object = None  # A's default tax rate
 
     @property
     def host(self):
@@ -83,6 +87,7 @@ def build_world(secret_key, paypal):
     partner = factories.make_user(factories.make_organization(kind="partner", name="Partner"), role="admin")
     partner_order = _partner_order(partner, plan, "provisioned", admin.organization, subscription)
     awaiting_setup = _partner_order(partner, plan, "setup_sent")
+    waitlist_entry, waitlist_offer = _waitlist_offer(course)
     tokens = {
         "pending_checkout": make_order_token(pending_order, secret_key),
         "paid_checkout": make_order_token(paid_order, secret_key),
@@ -91,14 +96,35 @@ def build_world(secret_key, paypal):
         "password_reset": accounts.make_reset_token(admin, secret_key, "reset"),
         "account_setup": accounts.make_reset_token(attendee, secret_key, "setup"),
         "partner_setup": make_setup_token(awaiting_setup, secret_key),
+        "waitlist_offer": waitlist_offer,
+        "cancel_registration": _cancel_link(paid_order),
     }
     return World(
         users=users, course=course, webinar=webinar, paid_order=paid_order, pending_order=pending_order,
         invitation=invitation, campaign=campaign, coupon=commerce_factories.make_coupon(admin.organization),
         department=department, subscriber_list=subscriber_list, subscriber=subscriber, plan=plan,
         add_on=plan_factories.make_add_on(), feature=plan.features[0].feature, partner_order=partner_order,
-        plan_invoice=plan_invoice, plan_payment_order=plan_payment_order, tokens=tokens,
+        plan_invoice=plan_invoice, plan_payment_order=plan_payment_order, waitlist_entry=waitlist_entry,
+        tokens=tokens, invoice=_invoice(paid_order), tax_rate=_tax_rate(admin.organization),
     )
+
+
+def _tax_rate(organization):
+    from app.models import TaxRate
+
+    rate = TaxRate(organization_id=organization.id, country="", rate_bp=2500)
+    db.session.add(rate)
+    db.session.commit()
+    return rate
+
+
+def _invoice(order):
+    """The invoice of A's paid course order, as paying it issued."""
+    from app.services import invoicing
+
+    invoice = invoicing.issue_invoice(order, order.paid_at or utcnow())
+    db.session.commit()
+    return invoice
 
 
 def _people(paypal):
@@ -136,6 +162,28 @@ def _course(host, attendee):
     invitation, personal_link = invitations.new_invitation(course, attendee.name, attendee.email, registration)
     db.session.commit()
     return course, paid_order, pending_order, invitation, personal_link
+
+
+def _waitlist_offer(course):
+    """Someone on the course's waitlist with an open offer: the entry and its link's token."""
+    entry = WaitlistEntry(session=course, name="Waiting", email="waiting@example.com", locale="en")
+    db.session.add(entry)
+    token = waitlist.make_offer(entry, utcnow())
+    db.session.commit()
+    return entry, token
+
+
+def _cancel_link(paid_order):
+    """The attendee's one-time cancel link (from their confirmation email); the course lets
+    attendees cancel until a day before with everything back."""
+    from secrets import token_urlsafe
+
+    token = token_urlsafe(32)
+    paid_order.registration.cancel_token_hash = invitations.hash_token(token)
+    paid_order.session.cancellation_policy = '[{"hours_before": 24, "refund_percent": 100}]'
+    paid_order.payments[0].capture_id = "CAPTURE-COURSE-A"  # unknown to the fake: refunds are retried
+    db.session.commit()
+    return token
 
 
 def _paid_estimate(session, host):

@@ -19,6 +19,7 @@ GOOD = {
     "hold_minutes": "30",
     "person_minute_rate": "0.35", "teleconference_minute_rate": "1.5",
     "minimum_charge_minor": "0", "settlement_mode": "refund",
+    "waitlist_offer_hours": "24", "reminder_hours": "24, 1",
 }
 
 
@@ -70,7 +71,8 @@ def test_unticked_switches_are_saved_as_off(csrf_client, admin):
 
     response = csrf_client.post("/admin/commerce", {"hold_minutes": "15", "person_minute_rate": "0",
                                                     "teleconference_minute_rate": "0",
-                                                    "minimum_charge_minor": "0", "settlement_mode": "refund"})
+                                                    "minimum_charge_minor": "0", "settlement_mode": "refund",
+                                                    "waitlist_offer_hours": "24"})
 
     assert response.status_code == 302
     settings = stored(admin.organization)

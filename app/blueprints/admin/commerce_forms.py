@@ -1,5 +1,6 @@
 """Forms of the e-commerce administration: settings, coupons, order filters."""
 
+import re
 from urllib.parse import urlsplit
 
 from flask_babel import format_date
@@ -19,7 +20,9 @@ from wtforms import (
 )
 
 from app.forms import LecternForm, length, number_range, required, strip
+from app.services import cancellation_policy
 from app.services.coupons import MAX_GENERATED, MAX_USES_LIMIT
+from app.services.reminders import MAX_REMINDER_HOURS
 from app.services.reports import ORDER_STATE_LABELS, OrderFilter, organization_sessions
 
 COUPON_KIND_LABELS = {
@@ -58,6 +61,30 @@ def _selected_id(field):
 
 
 # E-commerce settings -----------------------------------------------------------------------
+
+MAX_REMINDERS = 5
+
+
+class ReminderHours:
+    """'24, 1': at most five whole numbers of hours, each from 1 to a year; empty = no reminders."""
+
+    def __call__(self, form, field):
+        items = [item for item in re.split(r"[\s,;]+", field.data or "") if item]
+        if not all(item.isascii() and item.isdigit() and 0 < int(item) <= MAX_REMINDER_HOURS
+                   for item in items):
+            raise ValidationError(_l(
+                "Enter whole numbers of hours from 1 to %(max)d, separated by commas, such as 24, 1.",
+                max=MAX_REMINDER_HOURS,
+            ))
+        if len(set(int(item) for item in items)) > MAX_REMINDERS:
+            raise ValidationError(_l("Enter at most %(num)d reminders.", num=MAX_REMINDERS))
+
+
+def reminder_hours_text(text):
+    """'1, 24,24' -> '24,1': distinct, largest first, as stored."""
+    return ",".join(str(hours) for hours in sorted({int(i) for i in re.split(r"[\s,;]+", text or "") if i},
+                                                   reverse=True))
+
 
 
 class CommerceSettingsForm(LecternForm):
@@ -119,11 +146,33 @@ class CommerceSettingsForm(LecternForm):
                  SelectChoice("credit", _l("Keep it as a credit for the host"))],
     )
 
-    def __init__(self, *args, has_secret=False, **kwargs):
+    # Named apart from CommerceSettings.cancellation_policy (JSON), which obj= would copy in.
+    cancellation_tiers = TextAreaField(
+        _l("Default cancellation policy"), [length(1000)], description=cancellation_policy.EDITOR_HINT,
+        render_kw={"rows": 4, "spellcheck": "false"},
+    )
+    waitlist_offer_hours = IntegerField(
+        _l("Waitlist offers are open for (hours)"),
+        [required(), number_range(1, 168, _l("Enter a number of hours from %(min)d to %(max)d."))],
+        description=_l("When a seat frees, the next person on the waitlist has this long to take it."),
+        render_kw={"inputmode": "numeric"},
+    )
+    reminder_hours = StringField(
+        _l("Reminders (hours before the start)"), [length(40), ReminderHours()], filters=[strip],
+        description=_l("Separated by commas, at most five, such as 24, 1. Leave empty for no reminders."),
+        render_kw={"inputmode": "numeric", "spellcheck": "false"},
+    )
+
+    def __init__(self, *args, has_secret=False, currency="EUR", stored_policy="[]", **kwargs):
         super().__init__(*args, **kwargs)
         self.has_secret = has_secret
+        self.currency = currency
+        self.policy_tiers = ()
         if has_secret:
             self.paypal_secret.description = _l("A secret is stored. Leave this empty to keep it.")
+        if not self.is_submitted():
+            self.cancellation_tiers.data = cancellation_policy.to_text(
+                cancellation_policy.read(stored_policy), currency)
 
     def validate(self, extra_validators=None):
         valid = super().validate(extra_validators)
@@ -139,6 +188,11 @@ class CommerceSettingsForm(LecternForm):
                 _l("Bank transfer needs the details buyers pay to.")
             )
             valid = False
+        try:
+            self.policy_tiers = cancellation_policy.parse_text(self.cancellation_tiers.data, self.currency)
+        except cancellation_policy.PolicyError as error:
+            self.cancellation_tiers.errors.append(error.message)
+            valid = False
         return valid
 
     def settings_values(self):
@@ -150,6 +204,9 @@ class CommerceSettingsForm(LecternForm):
             "teleconference_minute_rate", "minimum_charge_minor", "settlement_mode",
         )
         values = {name: getattr(self, name).data for name in names}
+        values["cancellation_policy"] = cancellation_policy.serialise(self.policy_tiers)
+        values["waitlist_offer_hours"] = self.waitlist_offer_hours.data
+        values["reminder_hours"] = reminder_hours_text(self.reminder_hours.data)
         if self.paypal_secret.data:
             values["paypal_client_secret"] = self.paypal_secret.data
         return values

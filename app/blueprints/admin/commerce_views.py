@@ -23,7 +23,8 @@ def commerce_navigation():
 def commerce_settings():
     organization = current_user.organization
     settings = commerce.settings_for(organization)
-    form = CommerceSettingsForm(obj=settings, has_secret=bool(settings.paypal_client_secret))
+    form = CommerceSettingsForm(obj=settings, has_secret=bool(settings.paypal_client_secret),
+                                currency=organization.currency, stored_policy=settings.cancellation_policy)
     if form.validate_on_submit():
         commerce.update_settings(organization, **form.settings_values())
         flash(_l("The e-commerce settings have been saved."), "success")

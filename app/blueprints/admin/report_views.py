@@ -6,7 +6,7 @@ from flask_login import current_user
 from app.blueprints.admin import bp
 from app.blueprints.admin.commerce_forms import OrderFilterForm
 from app.models.base import utcnow
-from app.services import reports
+from app.services import cancellations, reports
 from app.web import admin_required, csv_attachment, render
 
 
@@ -21,9 +21,10 @@ def page_number():
 
 
 def _render_orders(form, results=None, status=200):
+    retrying = cancellations.refunds_being_retried([o.id for o in results.items] if results else [])
     return render(
         "admin/orders.html", "admin/_orders.html", status=status, form=form, results=results,
-        query_args=form.query_args(), state_labels=reports.ORDER_STATE_LABELS,
+        query_args=form.query_args(), state_labels=reports.ORDER_STATE_LABELS, retrying=retrying,
     )
 
 

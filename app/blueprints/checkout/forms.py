@@ -1,9 +1,11 @@
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from wtforms import IntegerField, RadioField, SelectChoice, StringField
+from wtforms import IntegerField, RadioField, SelectChoice, SelectField, StringField, TextAreaField, ValidationError
 from wtforms import validators
 from wtforms.widgets import HiddenInput
 
-from app.forms import LecternForm, length, required
+from app.forms import LecternForm, length, required, strip
+from app.services import tax
 
 METHOD_LABELS = {
     "paypal": _l("PayPal"),
@@ -34,3 +36,51 @@ class PaymentForm(LecternForm):
             self.method.choices = [SelectChoice(m, METHOD_LABELS[m]) for m in methods]
         else:
             del self.method
+
+
+class BillingDetailsForm(LecternForm):
+    """The buyer's invoice details, all optional; they decide the tax (services/tax.py)."""
+
+    company = StringField(_l("Company or organisation"), [length(200)], filters=[strip],
+                          render_kw={"autocomplete": "organization"})
+    address = TextAreaField(_l("Address"), [length(1000)], filters=[strip],
+                            render_kw={"rows": 3, "autocomplete": "street-address"})
+    country = SelectField(_l("Country"), default="", render_kw={"autocomplete": "country"})
+    vat_id = StringField(
+        _l("VAT ID"), [length(40)], filters=[strip],
+        description=_l("Optional. Businesses in another EU country than the seller's pay no VAT here (reverse charge)."),
+        render_kw={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"},
+    )
+    tax_exemption_reference = StringField(
+        _l("Tax exemption reference"), [length(100)], filters=[strip],
+        description=_l("Optional. Only if your organisation is exempt from tax; it is printed on the invoice."),
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.country.choices = [SelectChoice("", _l("Choose a country"))] + [
+            SelectChoice(code, name) for code, name in tax.country_choices(str(get_locale()))
+        ]
+
+    def validate_vat_id(self, field):
+        vat_id = tax.normalize_vat_id(field.data)
+        if not vat_id:
+            return
+        if not self.country.data:
+            raise ValidationError(_l("Choose the country of the VAT ID."))
+        problem = tax.vat_id_problem(vat_id, self.country.data)
+        if problem:
+            raise ValidationError(problem)
+
+    def details(self):
+        """Keyword arguments for billing_details.set_billing_details."""
+        return dict(company=self.company.data, address=self.address.data, country=self.country.data,
+                    vat_id=self.vat_id.data, exemption_reference=self.tax_exemption_reference.data)
+
+    @classmethod
+    def for_order(cls, order):
+        return cls(formdata=None, data=dict(
+            company=order.buyer_company, address=order.buyer_address, country=order.buyer_country,
+            vat_id=order.buyer_vat_id, tax_exemption_reference=order.tax_exemption_reference,
+        ))

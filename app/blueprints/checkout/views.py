@@ -1,22 +1,37 @@
 """Payment information page, coupon box, hand-off to the provider, return and receipt."""
 
 from datetime import timedelta
+from decimal import Decimal
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, flash, redirect, request, url_for
+from babel.numbers import format_percent
+from flask import Response, abort, current_app, flash, redirect, request, url_for
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from app.blueprints.checkout import bp
-from app.blueprints.checkout.forms import CouponForm, ExtendHoldForm, PaymentForm
+from app.blueprints.checkout.forms import BillingDetailsForm, CouponForm, ExtendHoldForm, PaymentForm
 from app.extensions import limiter
 from app.models.base import utcnow
-from app.services import checkout, commerce, holds
+from app.services import billing_details, checkout, commerce, holds, invoice_pdf, invoicing
 from app.services.checkout import payment_for_provider_order
 from app.services.locks import Busy
 from app.services.order_links import order_for_token
 from app.services.payments import provider_for_order
 from app.security import allow_form_action
 from app.web import external_url, form_status, render, wants_fragment
+
+
+@bp.app_template_filter("tax_rate")
+def tax_rate(rate_bp):
+    """2500 -> '25%' ('25 %' in French), in the reader's language."""
+    return format_percent(Decimal(rate_bp) / 10000, locale=get_locale(), decimal_quantization=False)
+
+
+@bp.app_template_filter("document_title")
+def document_title(invoice):
+    """'Invoice', 'Receipt' or 'Credit note', as printed on the document."""
+    return invoice_pdf.title_of(invoice)
 
 
 def _order_or_404(token):
@@ -39,7 +54,7 @@ def _allow_paypal_pages(settings):
     allow_form_action(*PAYPAL_CHECKOUT_ORIGINS, f"{api.scheme}://{api.netloc}")
 
 
-def _render_payment(token, order, coupon_form=None, payment_form=None, status=200):
+def _render_payment(token, order, coupon_form=None, payment_form=None, status=200, billing_form=None):
     settings = commerce.settings_for(order.organization)
     if settings.paypal_enabled:
         _allow_paypal_pages(settings)
@@ -53,6 +68,7 @@ def _render_payment(token, order, coupon_form=None, payment_form=None, status=20
         payment_form=payment_form, payable=checkout.is_payable(order, now),
         hold_seconds_left=holds.seconds_left(order, now), can_extend_hold=holds.can_extend(order, now),
         extend_form=ExtendHoldForm(formdata=None), hold_minutes=settings.hold_minutes,
+        billing_form=billing_form or BillingDetailsForm.for_order(order),
     )
 
 
@@ -111,6 +127,23 @@ def extend_hold(token):
     return redirect(url_for("checkout.payment", token=token))
 
 
+@bp.route("/checkout/<token>/billing", methods=["POST"])
+def billing(token):
+    """The buyer's invoice details: they may change the tax, so the total is shown again."""
+    order = _order_or_404(token)
+    form = BillingDetailsForm()
+    if form.validate_on_submit():
+        try:
+            billing_details.set_billing_details(order, **form.details())
+        except (checkout.CheckoutError, Busy) as error:
+            field = getattr(form, getattr(error, "field", None) or "", None)
+            (field.errors if field is not None else form.form_errors).append(error.message)
+    if not form.errors and not wants_fragment():
+        flash(_l("Your invoice details have been saved."), "success")
+        return redirect(url_for("checkout.payment", token=token))
+    return _render_payment(token, order, billing_form=form, status=form_status(form))
+
+
 @bp.route("/checkout/<token>/pay", methods=["POST"])
 def pay(token):
     order = _order_or_404(token)
@@ -155,4 +188,21 @@ def provider_cancel(token):
 def receipt(token):
     order = _order_or_404(token)
     settings = commerce.settings_for(order.organization)
-    return render("checkout/receipt.html", token=token, order=order, settings=settings)
+    return render("checkout/receipt.html", token=token, order=order, settings=settings,
+                  documents=invoicing.documents_of(order.id))
+
+
+@bp.route("/checkout/<token>/documents/<int:invoice_id>.pdf")
+def document(token, invoice_id):
+    """The order's invoice or a credit note as a PDF; only the documents of this link's order."""
+    order = _order_or_404(token)
+    invoice = invoicing.document_of_order(order.id, invoice_id)
+    if invoice is None:
+        abort(404)
+    return pdf_download(invoice)
+
+
+def pdf_download(invoice):
+    response = Response(invoice_pdf.render(invoice), mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{invoice_pdf.filename(invoice)}"'
+    return response

@@ -14,6 +14,7 @@ from wtforms import (
 from wtforms import validators
 
 from app.forms import LecternForm, email_address, length, required, timezone_choices
+from app.services.cancellation_policy import EDITOR_HINT
 
 ACCESS_MODE_LABELS = {
     "registration": _l("Registered attendees only"),
@@ -50,6 +51,16 @@ class SessionForm(LecternForm):
         _l("Meeting URL of the live room"),
         [validators.Optional(), validators.URL(message=_l("Enter a full web address, starting with https://.")),
          length(500)],
+    )
+    # Named apart from TrainingSession.cancellation_policy (JSON), which obj= would copy in.
+    cancellation_choice = SelectField(
+        _l("Cancellation policy"), default="default",
+        choices=[SelectChoice("default", _l("The site's default policy")),
+                 SelectChoice("own", _l("A policy of its own for this session"))],
+    )
+    cancellation_tiers = TextAreaField(
+        _l("This session's cancellation policy"), [length(1000)], description=EDITOR_HINT,
+        render_kw={"rows": 4, "spellcheck": "false"},
     )
 
     def __init__(self, *args, fee_enabled, **kwargs):

@@ -4,7 +4,7 @@ from datetime import time
 from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, flash, redirect, request, url_for
-from flask_babel import get_locale, get_timezone
+from flask_babel import get_locale, get_timezone, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -20,7 +20,15 @@ from app.blueprints.scheduling.forms import (
 from app.extensions import db
 from app.models import Order, TrainingSession
 from app.models.base import utcnow
-from app.services import checkout, commerce, registrations, reports, scheduling, session_costs
+from app.services import (
+    cancellation_policy,
+    checkout,
+    commerce,
+    registrations,
+    reports,
+    scheduling,
+    session_costs,
+)
 from app.services.locks import Busy
 from app.services.money import AmountError, amount_error_message, parse_major_amount, to_major
 from app.services.order_links import make_order_token
@@ -46,7 +54,15 @@ def _session_values(form, currency):
         except AmountError as error:
             form.fee.errors.append(amount_error_message(error, currency))
             return None
-    return dict(
+    policy = None  # the site's default
+    if form.cancellation_choice.data == "own":
+        try:
+            policy = cancellation_policy.serialise(
+                cancellation_policy.parse_text(form.cancellation_tiers.data, currency))
+        except cancellation_policy.PolicyError as error:
+            form.cancellation_tiers.errors.append(error.message)
+            return None
+    return dict(cancellation_policy=policy,
         title=form.title.data, description=form.description.data or "", day=form.day.data,
         time_of_day=form.time_of_day.data, timezone=form.timezone.data,
         duration_min=form.duration_min.data, capacity=form.capacity.data, fee_minor=fee_minor,
@@ -102,6 +118,10 @@ def edit_session(session_id):
         form.day.data, form.time_of_day.data = local.date(), local.time()
         if "fee" in form and session.fee_minor:
             form.fee.data = str(to_major(session.fee_minor, session.currency))
+        if session.cancellation_policy is not None:
+            form.cancellation_choice.data = "own"
+            form.cancellation_tiers.data = cancellation_policy.to_text(
+                cancellation_policy.read(session.cancellation_policy), session.currency)
     if form.validate_on_submit():
         values = _session_values(form, session.currency)
         if values is not None:
@@ -119,7 +139,8 @@ def edit_session(session_id):
                 flash(_l("The session has been saved."), "success")
                 return redirect(url_for("scheduling.my_sessions"))
     return render("scheduling/edit.html", form=form, session=session, status=form_status(form),
-                  cancel_form=CancelSessionForm(), currency=session.currency)
+                  cancel_form=CancelSessionForm(), currency=session.currency,
+                  refund_progress=scheduling.refund_progress(session))
 
 
 @bp.route("/sessions/<int:session_id>/cancel", methods=["POST"])
@@ -127,15 +148,22 @@ def edit_session(session_id):
 def cancel_session(session_id):
     session = get_managed_session_or_404(session_id)
     form = CancelSessionForm()
-    if session.state == "canceled":
-        return redirect(url_for("scheduling.my_sessions"))
-    if not form.validate_on_submit():
+    if session.state != "canceled" and not form.validate_on_submit():
         flash(_l("Tick the box to confirm."), "error")
         return redirect(url_for("scheduling.edit_session", session_id=session.id))
-    failed = scheduling.cancel(session, provider_for_order, current_user)
-    if failed:
-        flash(_l("The session is canceled, but some refunds failed. Retry them from the orders page."),
-              "error")
+    # Once canceled, the same button carries on with the refunds an interruption left.
+    try:
+        progress = scheduling.cancel(session, provider_for_order, current_user)
+    except Busy as error:
+        flash(error.message, "error")
+        return redirect(url_for("scheduling.edit_session", session_id=session.id))
+    if progress.pending:
+        flash(ngettext(
+            "The session is canceled and the attendees emailed. %(num)d of %(total)d refunds is still "
+            "being processed and will be retried automatically.",
+            "The session is canceled and the attendees emailed. %(num)d of %(total)d refunds are still "
+            "being processed and will be retried automatically.",
+            progress.pending, total=progress.total), "error")
     else:
         flash(_l("The session is canceled. Attendees have been emailed and refunded."), "success")
     return redirect(url_for("scheduling.session_orders", session_id=session.id))
@@ -149,7 +177,8 @@ def session_orders(session_id):
         select(Order).where(Order.session_id == session.id).order_by(Order.created_at.desc())
     ).all()
     return render("scheduling/orders.html", session=session, orders=orders,
-                  state_labels=reports.ORDER_STATE_LABELS, refund_form=RefundForm())
+                  state_labels=reports.ORDER_STATE_LABELS, refund_form=RefundForm(),
+                  refund_progress=scheduling.refund_progress(session))
 
 
 @bp.route("/sessions/<int:session_id>/orders.csv")
@@ -218,12 +247,20 @@ def _public_session_or_404(slug):
 
 @bp.route("/s/<slug>")
 def public_page(slug):
-    session = _public_session_or_404(slug)
+    return render_public_page(_public_session_or_404(slug))
+
+
+def render_public_page(session, waitlist_form=None, status=200):
+    """The public page; when the session is full, with the waitlist form (the waitlist
+    blueprint renders it again with the form's errors)."""
+    from app.blueprints.waitlist.forms import JoinWaitlistForm
+
     now = utcnow()
     takes_registrations = not session.is_paid or commerce.settings_for(session.organization).fee_based_active
     return render(
         "scheduling/public.html", session=session, seats_left=registrations.seats_left(session, now),
         is_open=takes_registrations and registrations.is_open_for_registration(session, now),
+        waitlist_form=waitlist_form or JoinWaitlistForm(formdata=None), status=status,
     )
 
 
