@@ -112,34 +112,17 @@ def cancel_by_token(token, provider_for_order, now=None):
     registration.state = "canceled"
     registration.canceled_at = now
     revoke_for_registration(registration)
-    refund = _record_refund(order, quote.refund_minor)
+    refund = checkout.record_owed_refund(order, quote.refund_minor, ATTENDEE_CANCELED)
     _queue_canceled_notice(registration, refund)
     waitlist.fill_free_seats(session, now)  # the freed seat goes to the head of the queue
     db.session.commit()
     if refund is not None:
         try:
-            checkout._carry_out_refund(refund, provider_for_order(order))
+            checkout.carry_out_refund(refund, provider_for_order(order))
         except (checkout.CheckoutError, Busy):
             pass  # it stays pending and is retried: reconcile carries it out later
         db.session.refresh(refund)
     return Cancellation(registration, refund)
-
-
-def _record_refund(order, amount_minor):
-    """The refund owed, recorded now (pending) so that it cannot be lost; None for nothing."""
-    if order.state not in ("paid", "partially_refunded"):
-        return None
-    payment = next((p for p in order.payments if p.state == "captured"), None)
-    in_flight = sum(r.amount_minor for r in order.refunds if r.state == "pending")
-    amount_minor = min(amount_minor, order.refundable_minor - in_flight)
-    if payment is None or amount_minor <= 0:
-        return None
-    refund = Refund(
-        order=order, payment=payment, amount_minor=amount_minor, state="pending",
-        reason=ATTENDEE_CANCELED, retry_until_done=True,
-    )
-    db.session.add(refund)
-    return refund
 
 
 def _queue_canceled_notice(registration, refund):
@@ -154,7 +137,7 @@ def _queue_canceled_notice(registration, refund):
         order=registration.order,
         when=confirmations.session_time(session, registration.locale),
         refund_minor=refund.amount_minor if refund else 0,
-        order_url=confirmations._order_url(registration.order),
+        order_url=confirmations.order_url(registration.order),
     )
 
 

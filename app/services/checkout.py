@@ -359,7 +359,26 @@ def refund_order(order, amount_minor, provider, by_user=None, reason=""):
     )
     db.session.add(refund)
     db.session.commit()
-    return _carry_out_refund(refund, provider)
+    return carry_out_refund(refund, provider)
+
+
+def record_owed_refund(order, amount_minor, reason, by_user=None):
+    """Record a refund that a cancellation owes: pending, and retried until done (inside the
+    caller's transaction, the cancellation's, so the two are never apart). Never more than
+    what is left once refunds already on their way are counted; None when nothing is left."""
+    if order.state not in ("paid", "partially_refunded"):
+        return None
+    payment = next((p for p in order.payments if p.state == "captured"), None)
+    in_flight = sum(r.amount_minor for r in order.refunds if r.state == "pending")
+    amount_minor = min(amount_minor, order.refundable_minor - in_flight)
+    if payment is None or amount_minor <= 0:
+        return None
+    refund = Refund(
+        order=order, payment=payment, amount_minor=amount_minor, state="pending",
+        reason=reason[:300], retry_until_done=True, created_by=by_user,
+    )
+    db.session.add(refund)
+    return refund
 
 
 def _offer_freed_seat(session):
@@ -370,7 +389,7 @@ def _offer_freed_seat(session):
     waitlist.fill_free_seats(session, utcnow())
 
 
-def _carry_out_refund(refund, provider):
+def carry_out_refund(refund, provider):
     payment, order = refund.payment, refund.order
     if payment.provider == "paypal":
         try:
@@ -467,7 +486,7 @@ def _retry_pending_refunds(provider_for_order, now):
         ).order_by(Refund.id)
     ).all():
         try:
-            _carry_out_refund(refund, provider_for_order(refund.order))
+            carry_out_refund(refund, provider_for_order(refund.order))
             done += 1
         except (CheckoutError, Busy):
             continue

@@ -14,7 +14,7 @@ from app.services.mail import queue_mail
 from app.services.order_links import make_order_token
 
 
-def _order_url(order):
+def order_url(order):
     from app.web import external_url
 
     token = make_order_token(order, current_app.config["SECRET_KEY"])
@@ -60,7 +60,7 @@ def queue_registration_confirmed(registration):
         order=order,
         when=session_time(session, registration.locale),
         session_url=session_url,
-        order_url=_order_url(order),
+        order_url=order_url(order),
         join_url=external_url("join.personal_link", token=token),
         join_opens_minutes=current_app.config["JOIN_OPENS_MINUTES_BEFORE"],
         cancel_url=new_cancel_link(registration),  # None when the policy offers no self-service
@@ -77,7 +77,7 @@ def queue_bank_transfer_instructions(order):
         subject=_l("How to pay order %(code)s", code=order.code),
         order=order,
         bank_details=settings_for(order.organization).bank_transfer_details,
-        order_url=_order_url(order),
+        order_url=order_url(order),
     )
 
 
@@ -91,7 +91,7 @@ def queue_refund_notice(order, amount_minor, credit_note=None):
         attachments=[invoice_pdf.attachment(credit_note)] if credit_note is not None else [],
         order=order,
         amount_minor=amount_minor,
-        order_url=_order_url(order),
+        order_url=order_url(order),
     )
 
 

@@ -151,25 +151,11 @@ def cancel(session, provider_for_order, by_user, now=None):
         ).order_by(Order.id)
     ).all()
     for order in owed:
-        _record_full_refund(order, by_user)
+        checkout.record_owed_refund(order, order.refundable_minor, SESSION_CANCELED, by_user)
     waitlist.close_for_canceled_session(session, now)
     db.session.commit()
     carry_on_refunds(session, provider_for_order)
     return refund_progress(session)
-
-
-def _record_full_refund(order, by_user):
-    """What is left to refund of a paid order, less refunds already on their way (in the
-    caller's transaction). An order with nothing left gets no new refund: never twice."""
-    payment = next((p for p in order.payments if p.state == "captured"), None)
-    in_flight = sum(r.amount_minor for r in order.refunds if r.state == "pending")
-    amount = order.refundable_minor - in_flight
-    if payment is None or amount <= 0:
-        return
-    db.session.add(Refund(
-        order=order, payment=payment, amount_minor=amount, state="pending", reason=SESSION_CANCELED,
-        retry_until_done=True, created_by=by_user,
-    ))
 
 
 def _session_refunds(session):
@@ -190,7 +176,7 @@ def carry_on_refunds(session, provider_for_order):
     ).all()
     for refund in pending:
         try:
-            checkout._carry_out_refund(refund, provider_for_order(refund.order))
+            checkout.carry_out_refund(refund, provider_for_order(refund.order))
         except (checkout.CheckoutError, Busy):
             continue  # it stays pending: reconcile (or the host) tries again later
         done += 1

@@ -58,7 +58,7 @@ def test_an_interrupted_bulk_cancel_with_a_paypal_failure_is_resumed_and_refunds
 ):
     session, order_ids = sold_out
     paypal.fail_next("/refund", 503, {"name": "SERVICE_UNAVAILABLE"})  # the first refund fails
-    real_carry_out = checkout._carry_out_refund
+    real_carry_out = checkout.carry_out_refund
     calls = []
 
     def dies_at_the_second_refund(refund, provider):
@@ -67,7 +67,7 @@ def test_an_interrupted_bulk_cancel_with_a_paypal_failure_is_resumed_and_refunds
             raise RuntimeError("the worker was stopped")
         return real_carry_out(refund, provider)
 
-    monkeypatch.setattr(checkout, "_carry_out_refund", dies_at_the_second_refund)
+    monkeypatch.setattr(checkout, "carry_out_refund", dies_at_the_second_refund)
     with pytest.raises(RuntimeError):
         scheduling.cancel(db.session.get(TrainingSession, session.id), provider_for_order, None)
     monkeypatch.undo()

@@ -298,8 +298,8 @@ def test_a_pending_refund_carried_out_twice_is_refunded_once(app, csrf_client, c
     db.session.commit()
     provider = paypal_provider(commerce.settings_for(order.organization), app.config)
 
-    checkout._carry_out_refund(refund, provider)
-    checkout._carry_out_refund(refund, provider)  # a retry that started before the first ended
+    checkout.carry_out_refund(refund, provider)
+    checkout.carry_out_refund(refund, provider)  # a retry that started before the first ended
 
     db.session.refresh(order)
     assert (order.refunded_minor, refund.state) == (1000, "succeeded")
