@@ -175,7 +175,8 @@ def to_text(tiers, currency):
         if tier.refund_percent is not None:
             lines.append(f"{tier.hours_before} {tier.refund_percent}%")
         else:
-            lines.append(f"{tier.hours_before} fee {to_major(tier.fee_minor, currency)}")
+            word = gettext("fee")  # in the reader's language: the parser takes any one word
+            lines.append(f"{tier.hours_before} {word} {to_major(tier.fee_minor, currency)}")
     return "\n".join(lines)
 
 

@@ -159,6 +159,14 @@ def test_the_editor_text_of_a_stored_policy_reads_back_the_same():
     assert policy.to_text((Tier(24, fee_minor=500),), "JPY") == "24 fee 500"
 
 
+def test_the_editor_names_the_fee_in_the_readers_language_and_reads_it_back():
+    with force_locale("sv"):
+        text = policy.to_text(TIERS, "EUR")
+
+    assert text == "168 100%\n48 50%\n24 avgift 10.00"
+    assert policy.parse_text(text, "EUR") == TIERS
+
+
 @pytest.mark.parametrize("text, message", [
     ("48 50", "Line 1: write the hours before the start, then a refund such as 50% or a fee"),
     ("168 100%\nsoon 50%", "Line 2: write the hours before the start"),
