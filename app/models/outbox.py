@@ -28,7 +28,8 @@ class OutboxMessage(Base):
     campaign_id: Mapped[int | None] = mapped_column(  # an email invitation campaign's message
         ForeignKey("invitation_campaigns.id"), index=True
     )
-    # JSON list of {"filename", "content_type", "content"} (text attachments such as .ics)
+    # JSON list of {"filename", "content_type", "content"}: text such as an .ics, bytes with
+    # "encoding": "base64", or {"filename", "content_type", "invoice_id"}: a PDF made when sent
     attachments: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
     state: Mapped[str] = mapped_column(String(10), default="queued", server_default="queued")
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -13,6 +13,9 @@ from babel.dates import format_date
 from babel.numbers import format_percent
 from flask_babel import force_locale, gettext
 
+from app.extensions import db
+from app.models import Invoice
+from app.services.mail import DocumentAttachment
 from app.services.money import format_money
 from app.services.tax import country_name
 
@@ -214,9 +217,13 @@ class _Document:
         return ""
 
 
+def render_by_id(invoice_id):
+    return render(db.session.get(Invoice, invoice_id))
+
+
 def attachment(invoice):
-    """The document as an email attachment (services/mail.py's triple)."""
-    return (filename(invoice), "application/pdf", render(invoice))
+    """The document as an email attachment, rendered when the email is sent."""
+    return DocumentAttachment(filename(invoice), "application/pdf", invoice.id)
 
 
 def order_attachments(order):

@@ -12,6 +12,7 @@ from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime as rfc2822_date
 from pathlib import Path
+from typing import NamedTuple
 
 from flask import g, render_template
 from flask_babel import force_locale
@@ -29,7 +30,7 @@ def queue_mail(recipient, locale, template, subject, attachments=(), sender=None
 
     `subject` is a lazy string, so it is translated here, in the recipient's language.
     `attachments` are (filename, content_type, content) triples: text (an .ics invitation) or
-    bytes (an invoice PDF, stored base64-encoded).
+    bytes (stored base64-encoded); or DocumentAttachment, made only when the message is sent.
     `sender` overrides the server's From address (an organisation's own sender).
     """
     with force_locale(locale):
@@ -48,8 +49,21 @@ def queue_mail(recipient, locale, template, subject, attachments=(), sender=None
     return message
 
 
+class DocumentAttachment(NamedTuple):
+    """An invoice or credit note, attached as its PDF when the message is sent: rendering it
+    (about 0.1 s) is kept out of the payment's transaction, which holds the session's lock and
+    the seller's invoice counter, and out of the outbox row."""
+
+    filename: str
+    content_type: str
+    invoice_id: int
+
+
 def _stored_attachment(filename, content_type, content):
-    """One attachment as JSON: text as it is, bytes base64-encoded (marked by "encoding")."""
+    """One attachment as JSON: text as it is, bytes base64-encoded (marked by "encoding"), a
+    document by its id (rendered when sent)."""
+    if isinstance(content, int):
+        return {"filename": filename, "content_type": content_type, "invoice_id": content}
     if isinstance(content, (bytes, bytearray)):
         return {"filename": filename, "content_type": content_type, "encoding": "base64",
                 "content": base64.b64encode(bytes(content)).decode("ascii")}
@@ -58,6 +72,10 @@ def _stored_attachment(filename, content_type, content):
 
 def attachment_bytes(attachment):
     """The bytes of a stored attachment (text is sent as UTF-8)."""
+    if "invoice_id" in attachment:
+        from app.services.invoice_pdf import render_by_id  # invoices use mail, not the reverse
+
+        return render_by_id(attachment["invoice_id"])
     if attachment.get("encoding") == "base64":
         return base64.b64decode(attachment["content"])
     return attachment["content"].encode()
