@@ -60,6 +60,7 @@ class Config:
     RATELIMIT_PASSWORD_RESET = _env("RATELIMIT_PASSWORD_RESET", "5 per minute;20 per hour")
     RATELIMIT_COUPON = _env("RATELIMIT_COUPON", "10 per minute;30 per hour")  # guesses per address
     RATELIMIT_CANCEL = _env("RATELIMIT_CANCEL", "10 per minute;30 per hour")  # cancel-link posts
+    RATELIMIT_WAITLIST_JOIN = _env("RATELIMIT_WAITLIST_JOIN", "5 per minute;20 per hour")  # each emails
     RATELIMIT_ACCOUNT_LOOKUP = _env("RATELIMIT_ACCOUNT_LOOKUP", "10 per minute;30 per hour")  # plan checkout
     RATELIMIT_HEADERS_ENABLED = True
 

@@ -40,6 +40,17 @@ def test_a_full_session_shows_the_waitlist_form_and_joining_confirms_the_place(c
     assert states(session.id) == [("Ana", "waiting")]
 
 
+def test_joining_waitlists_is_rate_limited_per_address_as_each_place_sends_an_email(app, csrf_client):
+    app.config["RATELIMIT_WAITLIST_JOIN"] = "2 per minute"
+    session, _ = full_session(capacity=1)
+
+    answers = [csrf_client.post(f"/s/{session.slug}/waitlist", {"name": "A", "email": f"a{n}@example.com"},
+                                page=f"/s/{session.slug}").status_code for n in range(3)]
+
+    assert answers == [302, 302, 429]
+    assert len(states(session.id)) == 2
+
+
 def test_a_session_with_seats_shows_no_waitlist_form(client):
     session, sold = full_session(capacity=2)
     sold[0].state = "canceled"

@@ -234,7 +234,7 @@ def mark_paid(session_id, order_id):
 # Public ------------------------------------------------------------------------------------
 
 
-def _public_session_or_404(slug):
+def public_session_or_404(slug):
     session = db.session.execute(
         select(TrainingSession)
         .options(joinedload(TrainingSession.host), joinedload(TrainingSession.organization))
@@ -247,7 +247,7 @@ def _public_session_or_404(slug):
 
 @bp.route("/s/<slug>")
 def public_page(slug):
-    return render_public_page(_public_session_or_404(slug))
+    return render_public_page(public_session_or_404(slug))
 
 
 def render_public_page(session, waitlist_form=None, status=200):
@@ -266,7 +266,7 @@ def render_public_page(session, waitlist_form=None, status=200):
 
 @bp.route("/s/<slug>/register", methods=["GET", "POST"])
 def register(slug):
-    session = _public_session_or_404(slug)
+    session = public_session_or_404(slug)
     settings = commerce.settings_for(session.organization)
     if session.is_paid and not settings.fee_based_active:
         abort(404)  # fee-based training switched off: paid sessions take no registrations

@@ -7,10 +7,11 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 
-from app.blueprints.scheduling.views import _public_session_or_404 as public_session_or_404
+from app.blueprints.scheduling.views import public_session_or_404
 from app.blueprints.scheduling.views import render_public_page
 from app.blueprints.waitlist import bp
 from app.blueprints.waitlist.forms import AcceptOfferForm, EntryActionForm, JoinWaitlistForm
+from app.extensions import limiter
 from app.i18n import is_valid_timezone
 from app.models.base import utcnow
 from app.services import commerce, waitlist
@@ -22,7 +23,12 @@ from app.web import get_managed_session_or_404, render
 # Joining ------------------------------------------------------------------------------------
 
 
+def _join_limit():
+    return current_app.config["RATELIMIT_WAITLIST_JOIN"]
+
+
 @bp.route("/s/<slug>/waitlist", methods=["POST"])
+@limiter.limit(_join_limit)  # each place in the queue emails the address given
 def join(slug):
     session = public_session_or_404(slug)
     form = JoinWaitlistForm()
