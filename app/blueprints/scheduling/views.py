@@ -256,11 +256,13 @@ def render_public_page(session, waitlist_form=None, status=200):
     from app.blueprints.waitlist.forms import JoinWaitlistForm
 
     now = utcnow()
-    takes_registrations = not session.is_paid or commerce.settings_for(session.organization).fee_based_active
+    # Kept for the whole render: the policy text reads the settings again, from the identity map.
+    settings = commerce.settings_for(session.organization)
+    takes_registrations = not session.is_paid or settings.fee_based_active
     return render(
         "scheduling/public.html", session=session, seats_left=registrations.seats_left(session, now),
         is_open=takes_registrations and registrations.is_open_for_registration(session, now),
-        waitlist_form=waitlist_form or JoinWaitlistForm(formdata=None), status=status,
+        waitlist_form=waitlist_form or JoinWaitlistForm(formdata=None), status=status, settings=settings,
     )
 
 
