@@ -117,6 +117,15 @@ def select_timezone():
     return current_app.config["BABEL_DEFAULT_TIMEZONE"]
 
 
+def attendee_timezone():
+    """The zone a signed-in user chose or the browser reported, for an attendee's emails;
+    None when neither is known (the emails then use the session's own zone)."""
+    if current_user.is_authenticated and current_user.timezone:
+        return current_user.timezone
+    zone = request.cookies.get(current_app.config["TIMEZONE_COOKIE"])
+    return zone if is_valid_timezone(zone) else None
+
+
 def format_when(moment):
     """'Tuesday, 24 November 2026, 09:00' in the reader's language and time zone."""
     return _format_when(moment, str(get_locale()), str(get_timezone()))

@@ -201,6 +201,7 @@ class Registration(Base):
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(254))  # lower-cased
     locale: Mapped[str] = mapped_column(String(8))
+    timezone: Mapped[str | None] = mapped_column(String(64))  # the attendee's, for mail; None: the session's
     state: Mapped[str] = mapped_column(String(12), default="held", server_default="held")
     hold_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # for state held
     hold_extended: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))

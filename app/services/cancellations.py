@@ -135,7 +135,7 @@ def _queue_canceled_notice(registration, refund):
         registration=registration,
         session=session,
         order=registration.order,
-        when=confirmations.session_time(session, registration.locale),
+        when=confirmations.session_time(session, registration.locale, registration.timezone),
         refund_minor=refund.amount_minor if refund else 0,
         order_url=confirmations.order_url(registration.order),
     )

@@ -27,12 +27,12 @@ def _session_url(session):
     return external_url("scheduling.public_page", slug=session.slug)
 
 
-def session_time(session, locale):
-    """'Tuesday 15 January 2030, 09:00 (Europe/Stockholm)' in the session's own zone."""
-    moment = format_datetime(
-        session.starts_at, "full", tzinfo=ZoneInfo(session.timezone), locale=locale
-    )
-    return f"{moment} ({session.timezone})"
+def session_time(session, locale, timezone=None):
+    """'Tuesday 15 January 2030, 09:00 (Europe/Stockholm)' in the reader's zone, or the
+    session's own when the reader's is not known."""
+    zone = timezone or session.timezone
+    moment = format_datetime(session.starts_at, "full", tzinfo=ZoneInfo(zone), locale=locale)
+    return f"{moment} ({zone})"
 
 
 def queue_registration_confirmed(registration):
@@ -58,7 +58,7 @@ def queue_registration_confirmed(registration):
         registration=registration,
         session=session,
         order=order,
-        when=session_time(session, registration.locale),
+        when=session_time(session, registration.locale, registration.timezone),
         session_url=session_url,
         order_url=order_url(order),
         join_url=external_url("join.personal_link", token=token),
@@ -104,5 +104,5 @@ def queue_session_canceled(registration):
         subject=_l("Canceled: %(title)s", title=session.title),
         registration=registration,
         session=session,
-        when=session_time(session, registration.locale),
+        when=session_time(session, registration.locale, registration.timezone),
     )

@@ -91,7 +91,7 @@ def has_live_registration(session_id, email):
     ))
 
 
-def register(session, name, email, locale, hold_minutes, now=None):
+def register(session, name, email, locale, hold_minutes, now=None, timezone=None):
     """Hold a seat and create the order for it, in one transaction.
 
     Seats freed since (run-out holds) go to the waitlist first; open waitlist offers count as
@@ -114,13 +114,13 @@ def register(session, name, email, locale, hold_minutes, now=None):
     if public_seats_taken(session.id, now) >= session.capacity:
         db.session.commit()  # keep the run-out holds let go and the offers made to the queue
         raise RegistrationError(_l("Sorry, this session is full."))
-    order = hold_seat(session, name, email, locale, hold_minutes, now)
+    order = hold_seat(session, name, email, locale, hold_minutes, now, timezone)
     waitlist.leave_on_registering(session, email, now)
     db.session.commit()
     return order
 
 
-def hold_seat(session, name, email, locale, hold_minutes, now):
+def hold_seat(session, name, email, locale, hold_minutes, now, timezone=None):
     """Create the held registration and its pending order (in the caller's transaction).
 
     The caller holds the session's row lock and has counted the seat; `email` is normalised.
@@ -153,7 +153,7 @@ def hold_seat(session, name, email, locale, hold_minutes, now):
     tax.apply_to_order(order)
     registration = Registration(
         session=session, order=order, name=name.strip(), email=email, locale=locale,
-        state="held", hold_expires_at=hold_until,
+        timezone=timezone, state="held", hold_expires_at=hold_until,
     )
     db.session.add_all([order, registration])
     return order

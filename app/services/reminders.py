@@ -199,7 +199,7 @@ def queue_reminder(registration, hours, now):
         attachments=[("session.ics", "text/calendar", ics)],
         registration=registration,
         session=session,
-        when=session_time(session, registration.locale),
+        when=session_time(session, registration.locale, registration.timezone),
         session_url=session_url,
         join_url=external_url("join.personal_link", token=token),
         join_opens_minutes=current_app.config["JOIN_OPENS_MINUTES_BEFORE"],

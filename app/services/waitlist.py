@@ -28,6 +28,7 @@ from app.models.lifecycle import OPEN_WAITLIST_STATES, WaitlistEntry
 from app.services import registrations
 from app.services.accounts import normalize_email
 from app.services.claims import claim_row
+from app.services.confirmations import session_time
 from app.services.errors import ServiceError
 from app.services.invitations import hash_token
 from app.services.locks import lock_row
@@ -153,7 +154,7 @@ def make_offer(entry, now):
         subject=_l("A seat is free for you: %(title)s", title=session.title),
         entry=entry,
         session=session,
-        when=_session_time(session, entry.locale),
+        when=session_time(session, entry.locale, entry.timezone),
         expires=_moment(entry.offer_expires_at, entry, entry.locale),
         hours=hours,
         offer_url=external_url("waitlist.offer", token=token),
@@ -179,7 +180,7 @@ def lapse_expired_offers(session, now):
             subject=_l("Your offer has expired: %(title)s", title=session.title),
             entry=entry,
             session=session,
-            when=_session_time(session, entry.locale),
+            when=session_time(session, entry.locale, entry.timezone),
         )
     return lapsed
 
@@ -202,15 +203,9 @@ def close_for_canceled_session(session, now):
             subject=_l("Canceled: %(title)s", title=session.title),
             entry=entry,
             session=session,
-            when=_session_time(session, entry.locale),
+            when=session_time(session, entry.locale, entry.timezone),
         )
     return entries
-
-
-def _session_time(session, locale):
-    from app.services.confirmations import session_time
-
-    return session_time(session, locale)
 
 
 def _moment(moment, entry, locale):
@@ -260,7 +255,7 @@ def join(session, name, email, locale, timezone=None, now=None):
         subject=_l("You are on the waitlist: %(title)s", title=session.title),
         entry=entry,
         session=session,
-        when=_session_time(session, entry.locale),
+        when=session_time(session, entry.locale, entry.timezone),
         position=position(entry),
     )
     db.session.commit()
@@ -363,7 +358,8 @@ def accept(token, hold_minutes, now=None):
             "Sorry, someone else took this seat a moment before you. You are back on the "
             "waitlist at your old place, and we will email you when the next seat is free."
         ))
-    order = registrations.hold_seat(session, entry.name, entry.email, entry.locale, hold_minutes, now)
+    order = registrations.hold_seat(session, entry.name, entry.email, entry.locale, hold_minutes, now,
+                                    entry.timezone)
     entry.state = "accepted"
     entry.order = order
     fill_free_seats(session, now)  # holds let go just now may have freed more seats

@@ -126,6 +126,7 @@ def upgrade():
     with op.batch_alter_table('registrations', schema=None) as batch_op:
         batch_op.add_column(sa.Column('hold_extended', sa.Boolean(), server_default=sa.text('(false)'), nullable=False))
         batch_op.add_column(sa.Column('cancel_token_hash', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('timezone', sa.String(length=64), nullable=True))
         batch_op.create_unique_constraint(batch_op.f('uq_registrations_cancel_token_hash'), ['cancel_token_hash'])
 
     with op.batch_alter_table('training_sessions', schema=None) as batch_op:
@@ -141,6 +142,7 @@ def downgrade():
 
     with op.batch_alter_table('registrations', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('uq_registrations_cancel_token_hash'), type_='unique')
+        batch_op.drop_column('timezone')
         batch_op.drop_column('cancel_token_hash')
         batch_op.drop_column('hold_extended')
 

@@ -6,9 +6,9 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from app.extensions import db
-from app.models import OutboxMessage, Payment, TrainingSession
+from app.models import OutboxMessage, Payment, Registration, TrainingSession
 from app.models.base import utcnow
-from app.services import checkout, scheduling
+from app.services import checkout, reminders, scheduling
 from app.services.payments import provider_for_order
 from tests import commerce_factories
 from tests.waitlist_helpers import full_session, join, states
@@ -72,3 +72,20 @@ def test_a_payment_captured_after_the_host_canceled_goes_to_review(app):
     assert order.state == "review"
     assert "canceled" in order.review_reason
     assert order.registration.state == "held"
+
+
+def test_the_confirmation_and_the_reminder_give_the_time_in_the_attendees_time_zone(app, csrf_client):
+    session, _ = full_session(capacity=2, fee_minor=0)
+    session.capacity = 3
+    db.session.commit()
+    csrf_client.client.set_cookie("lectern_tz", "America/New_York")
+
+    response = csrf_client.post(f"/s/{session.slug}/register", {"name": "Ana", "email": "ana@example.com"})
+    csrf_client.post(response.headers["Location"] + "/pay", {"shown_total": "0"})  # "Complete registration"
+    reminders.send_due(now=session.starts_at - timedelta(hours=23))
+
+    registration = db.session.query(Registration).filter_by(email="ana@example.com").one()
+    assert registration.timezone == "America/New_York"
+    sent = {m.template: m.body_text for m in db.session.query(OutboxMessage).filter_by(recipient="ana@example.com")}
+    for template in ("registration_confirmed", "session_reminder"):
+        assert "(America/New_York)" in sent[template], template

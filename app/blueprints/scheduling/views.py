@@ -18,6 +18,7 @@ from app.blueprints.scheduling.forms import (
     SessionForm,
 )
 from app.extensions import db
+from app.i18n import attendee_timezone
 from app.models import Order, TrainingSession
 from app.models.base import utcnow
 from app.services import (
@@ -278,7 +279,8 @@ def register(slug):
     if form.validate_on_submit():
         try:
             order = registrations.register(
-                session, form.name.data, form.email.data, str(get_locale()), settings.hold_minutes
+                session, form.name.data, form.email.data, str(get_locale()), settings.hold_minutes,
+                timezone=attendee_timezone(),
             )
         except registrations.RegistrationError as error:
             (getattr(form, error.field).errors if error.field else form.form_errors).append(

@@ -2,7 +2,7 @@
 (/w/<token>, a capability link like /checkout/<token>), and the host's queue
 (/sessions/<id>/waitlist)."""
 
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
@@ -12,7 +12,7 @@ from app.blueprints.scheduling.views import render_public_page
 from app.blueprints.waitlist import bp
 from app.blueprints.waitlist.forms import AcceptOfferForm, EntryActionForm, JoinWaitlistForm
 from app.extensions import limiter
-from app.i18n import is_valid_timezone
+from app.i18n import attendee_timezone
 from app.models.base import utcnow
 from app.services import commerce, waitlist
 from app.services.locks import Busy
@@ -35,7 +35,7 @@ def join(slug):
     if form.validate_on_submit():
         try:
             entry = waitlist.join(session, form.name.data, form.email.data, str(get_locale()),
-                                  _browser_timezone())
+                                  attendee_timezone())
         except waitlist.WaitlistError as error:
             (getattr(form, error.field).errors if error.field else form.form_errors).append(error.message)
         except Busy as error:
@@ -46,12 +46,6 @@ def join(slug):
                      position=waitlist.position(entry)), "success")
             return redirect(url_for("scheduling.public_page", slug=slug))
     return render_public_page(session, waitlist_form=form, status=422)
-
-
-def _browser_timezone():
-    """The zone the browser reported (None: the session's own zone in the emails)."""
-    zone = request.cookies.get(current_app.config["TIMEZONE_COOKIE"])
-    return zone if is_valid_timezone(zone) else None
 
 
 # The offer link -----------------------------------------------------------------------------
