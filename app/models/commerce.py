@@ -94,10 +94,14 @@ class Order(Base):
         ),
         CheckConstraint("purpose IN ('registration', 'pay_per_use', 'subscription', 'partner')", name="purpose"),
         CheckConstraint(
-            "subtotal_minor >= 0 AND discount_minor >= 0 AND tax_minor >= 0 AND discount_minor <= subtotal_minor",
+            "subtotal_minor >= 0 AND discount_minor >= 0 AND tax_minor >= 0 AND tax_deducted_minor >= 0 "
+            "AND discount_minor <= subtotal_minor",
             name="amounts_not_negative",
         ),
-        CheckConstraint("total_minor = subtotal_minor - discount_minor + tax_minor", name="total_adds_up"),
+        CheckConstraint(
+            "total_minor = subtotal_minor - discount_minor + tax_minor - tax_deducted_minor",
+            name="total_adds_up",
+        ),
         CheckConstraint("refunded_minor >= 0 AND refunded_minor <= total_minor", name="refund_within_total"),
     )
 
@@ -116,6 +120,8 @@ class Order(Base):
     total_minor: Mapped[int] = mapped_column(Integer)
     # Tax contained in the total when the site's prices include tax (not added on top).
     included_tax_minor: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Tax contained in a price that a zero-rated buyer (reverse charge, exempt) does not pay.
+    tax_deducted_minor: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # "standard" | "exempt" (exemption reference) | "reverse_charge" (EU business, VAT ID) | "none"
     tax_treatment: Mapped[str] = mapped_column(String(20), default="none", server_default="none")
     tax_rate_bp: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # 2500 = 25 %

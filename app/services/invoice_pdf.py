@@ -171,6 +171,9 @@ class _Document:
                 label = (gettext("Discount (coupon %(code)s)", code=data["coupon_code"])
                          if data["coupon_code"] else gettext("Discount"))
                 rows.append((label, "−" + self.money(data["discount_minor"]), False))
+            if data.get("tax_deducted_minor"):
+                rows.append((gettext("VAT included in the price, not charged"),
+                             "−" + self.money(data["tax_deducted_minor"]), False))
         if data["treatment"] == "standard":
             rows.append((gettext("Net amount"), self.money(data["net_minor"]), False))
             rows.append((self.tax_label(), self.money(data["tax_minor"]), False))

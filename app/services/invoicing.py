@@ -108,6 +108,7 @@ def issue_invoice(order, now):
         "subtotal_minor": order.subtotal_minor,
         "discount_minor": order.discount_minor,
         "coupon_code": order.coupon.code if order.coupon is not None else "",
+        "tax_deducted_minor": order.tax_deducted_minor or 0,
         "net_minor": order.total_minor - tax_minor,
         "tax_rate_bp": order.tax_rate_bp or 0,
         "tax_minor": tax_minor,

@@ -2,7 +2,9 @@
 
 Tax rates are basis points (2500 = 25 %). When the site's prices include tax, the tax is part of
 the total (`included_tax_minor`) and the buyer pays the price as shown; otherwise it is added
-on top (`tax_minor`). Either way the total is `subtotal - discount + tax_minor`.
+on top (`tax_minor`). A buyer who owes no tax (reverse charge, exemption) pays the net price:
+with prices that include tax, the tax they contain is taken off (`tax_deducted_minor`). The
+total is always `subtotal - discount + tax_minor - tax_deducted_minor`.
 """
 
 from dataclasses import dataclass
@@ -16,6 +18,7 @@ class Totals:
     tax_minor: int  # added on top of the price
     total_minor: int
     included_tax_minor: int = 0  # contained in the total (prices that include tax)
+    tax_deducted_minor: int = 0  # contained in the price, not owed by this buyer: taken off
 
 
 def round_half_up(amount):
@@ -48,12 +51,16 @@ def tax_included(gross_minor, rate_bp):
     return round_half_up(Decimal(gross_minor) * rate_bp / (10000 + rate_bp))
 
 
-def taxed_totals(subtotal_minor, coupon, rate_bp, prices_include_tax):
+def taxed_totals(subtotal_minor, coupon, rate_bp, prices_include_tax, untaxed_rate_bp=0):
     """The coupon comes off the price first; the tax is worked out once on what is left.
 
-    `rate_bp` 0 means no tax (none configured, exempt or reverse charge)."""
+    `rate_bp` 0 means no tax (none configured, exempt or reverse charge). `untaxed_rate_bp`:
+    the rate a zero-rated buyer does not pay, taken out of prices that include it."""
     discount = coupon_discount(coupon.kind, coupon.value, subtotal_minor) if coupon else 0
     base = subtotal_minor - discount
+    if prices_include_tax and untaxed_rate_bp:
+        deducted = tax_included(base, untaxed_rate_bp)
+        return Totals(subtotal_minor, discount, 0, base - deducted, tax_deducted_minor=deducted)
     if prices_include_tax:
         return Totals(subtotal_minor, discount, 0, base, included_tax_minor=tax_included(base, rate_bp))
     tax = tax_on_top(base, rate_bp)

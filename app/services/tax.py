@@ -9,9 +9,9 @@ Rules (set by the seller's administrator on the "Invoices and tax" page):
   ("reverse_charge": the buyer accounts for it). A buyer who gives a tax-exemption reference
   pays none either ("exempt", the reference is printed on the invoice).
 
-A buyer who owes no tax pays the net price when tax is added on top. When prices include tax,
-the price shown is what everyone pays (the order's total never goes below its subtotal minus
-its discount): for a zero-rated buyer that price is all net.
+A buyer who owes no tax pays the net price: when tax is added on top, none is added; when prices
+include tax, the tax they contain at the buyer's rate is taken off (`Order.tax_deducted_minor`),
+as a business buying under reverse charge expects.
 
 Only registration orders (a site selling seats) follow the site's rules; the other kinds of
 order (pay-per-use, plans, partner orders) keep the tax they were made with.
@@ -162,22 +162,26 @@ def apply_to_order(order, settings=None):
                 pricing.coupon_discount(coupon.kind, coupon.value, order.subtotal_minor) if coupon else 0
             )
             order.discount_minor = discount
+            order.tax_deducted_minor = 0
             order.total_minor = order.subtotal_minor - discount + (order.tax_minor or 0)
             order.tax_treatment = order.tax_treatment or "none"
             return order
         if settings is None:
             settings = db.session.get(CommerceSettings, order.organization_id)
         seller_country = (settings.legal_country or "") if settings is not None else ""
+        rate_bp = rate_for(order.organization_id, order.buyer_country or "")
         decision = decide(
-            rate_for(order.organization_id, order.buyer_country or ""), seller_country,
-            order.buyer_country or "", order.buyer_vat_id or "", order.tax_exemption_reference or "",
+            rate_bp, seller_country, order.buyer_country or "", order.buyer_vat_id or "",
+            order.tax_exemption_reference or "",
         )
+    untaxed_rate_bp = (rate_bp or 0) if decision.treatment in ("reverse_charge", "exempt") else 0
     totals = pricing.taxed_totals(
-        order.subtotal_minor, coupon, decision.rate_bp, prices_include_tax(settings)
+        order.subtotal_minor, coupon, decision.rate_bp, prices_include_tax(settings), untaxed_rate_bp
     )
     order.discount_minor = totals.discount_minor
     order.tax_minor = totals.tax_minor
     order.included_tax_minor = totals.included_tax_minor
+    order.tax_deducted_minor = totals.tax_deducted_minor
     order.total_minor = totals.total_minor
     order.tax_treatment = decision.treatment
     order.tax_rate_bp = decision.rate_bp

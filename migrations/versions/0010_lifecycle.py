@@ -116,6 +116,17 @@ def upgrade():
         batch_op.add_column(sa.Column('buyer_country', sa.String(length=2), server_default='', nullable=False))
         batch_op.add_column(sa.Column('buyer_vat_id', sa.String(length=40), server_default='', nullable=False))
         batch_op.add_column(sa.Column('tax_exemption_reference', sa.String(length=100), server_default='', nullable=False))
+        batch_op.add_column(sa.Column('tax_deducted_minor', sa.Integer(), server_default='0', nullable=False))
+        # A zero-rated buyer pays a tax-inclusive price less the tax it contains.
+        batch_op.drop_constraint(op.f('ck_orders_total_adds_up'), type_='check')
+        batch_op.drop_constraint(op.f('ck_orders_amounts_not_negative'), type_='check')
+        batch_op.create_check_constraint(
+            op.f('ck_orders_total_adds_up'),
+            'total_minor = subtotal_minor - discount_minor + tax_minor - tax_deducted_minor')
+        batch_op.create_check_constraint(
+            op.f('ck_orders_amounts_not_negative'),
+            'subtotal_minor >= 0 AND discount_minor >= 0 AND tax_minor >= 0 AND tax_deducted_minor >= 0 '
+            'AND discount_minor <= subtotal_minor')
 
     with op.batch_alter_table('refunds', schema=None) as batch_op:
         batch_op.add_column(sa.Column('retry_until_done', sa.Boolean(), server_default=sa.text('(false)'), nullable=False))
@@ -153,6 +164,14 @@ def downgrade():
         batch_op.drop_column('retry_until_done')
 
     with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('ck_orders_total_adds_up'), type_='check')
+        batch_op.drop_constraint(op.f('ck_orders_amounts_not_negative'), type_='check')
+        batch_op.create_check_constraint(
+            op.f('ck_orders_total_adds_up'), 'total_minor = subtotal_minor - discount_minor + tax_minor')
+        batch_op.create_check_constraint(
+            op.f('ck_orders_amounts_not_negative'),
+            'subtotal_minor >= 0 AND discount_minor >= 0 AND tax_minor >= 0 AND discount_minor <= subtotal_minor')
+        batch_op.drop_column('tax_deducted_minor')
         batch_op.drop_column('tax_exemption_reference')
         batch_op.drop_column('buyer_vat_id')
         batch_op.drop_column('buyer_country')

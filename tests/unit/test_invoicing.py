@@ -228,6 +228,17 @@ def test_a_reverse_charge_invoice_shows_zero_vat_and_the_reason(app):
     assert "VAT ID: DE123456789" in text
 
 
+def test_an_inclusive_price_invoice_of_a_reverse_charge_buyer_shows_the_tax_taken_off(app):
+    order = _pay_with_paypal(_registered(_site(), country="DE", vat_id="DE123456789"))
+
+    text = pdf_text(invoice_pdf.render(invoicing.invoice_of(order.id)))
+
+    assert order.total_minor == 8000
+    assert "Subtotal €100.00" in text and "VAT included in the price, not charged −€20.00" in text
+    assert "VAT €0.00" in text and "Total €80.00" in text
+    assert "Reverse charge: VAT to be accounted for by the recipient" in text
+
+
 def test_an_exempt_invoice_prints_the_exemption_reference(app):
     order = _pay_with_paypal(_registered(_site(prices_include_tax=False), exemption_reference="UN-4711"))
 

@@ -108,10 +108,32 @@ def test_an_exemption_reference_means_zero_tax(app):
     assert _amounts(order) == (0, 0, 0, 10000, "exempt", 0)
 
 
-def test_with_inclusive_prices_an_exempt_buyer_pays_the_price_shown_all_of_it_net(app):
+def test_with_inclusive_prices_an_exempt_buyer_pays_the_price_without_the_tax_it_contains(app):
     order = _order(_seller({"": 2500}), tax_exemption_reference="EX-2030-7")
 
-    assert _amounts(order) == (0, 0, 0, 10000, "exempt", 0)
+    assert _amounts(order) == (0, 0, 0, 8000, "exempt", 0)
+    assert order.tax_deducted_minor == 2000
+
+
+def test_with_inclusive_prices_a_reverse_charge_business_pays_net_at_its_countrys_rate(app):
+    seller = _seller({"": 2500, "DE": 1900}, legal_country="SE")
+    order = _order(seller, subtotal=11900, buyer_country="DE", buyer_vat_id="DE123456789")
+
+    assert _amounts(order) == (0, 0, 0, 10000, "reverse_charge", 0)
+    assert order.tax_deducted_minor == 1900
+
+
+def test_the_tax_taken_off_follows_a_coupon_and_comes_back_when_the_buyer_is_taxed_again(app):
+    seller = _seller({"": 2500}, legal_country="SE")
+    coupon = commerce_factories.make_coupon(seller, kind="percent", value=50)
+    order = _order(seller, coupon=coupon, buyer_country="FI", buyer_vat_id="FI12345678")
+    assert (order.discount_minor, order.tax_deducted_minor, order.total_minor) == (5000, 1000, 4000)
+
+    order.buyer_vat_id = ""
+    tax.apply_to_order(order)
+    db.session.commit()
+
+    assert (order.tax_deducted_minor, order.included_tax_minor, order.total_minor) == (0, 1000, 5000)
 
 
 def test_a_seller_without_rates_charges_no_tax(app):

@@ -85,6 +85,22 @@ def test_a_business_in_another_eu_country_pays_no_vat_and_the_total_updates_in_p
     assert _billing(order) == ("Acme GmbH", "DE", "DE123456789", "", "reverse_charge", 0, 10000)
 
 
+def test_with_prices_that_include_vat_a_reverse_charge_business_sees_the_vat_taken_off(app, csrf_client, shop):
+    commerce.settings_for(shop.organization).prices_include_tax = True
+    db.session.commit()
+    order = _order(shop)
+    assert _total(csrf_client.get(_url(app, order)).get_data(as_text=True)) == "€100.00"
+
+    response = csrf_client.htmx_post(_url(app, order, "billing"), {
+        "company": "Acme GmbH", "address": "Hauptstraße 1", "country": "DE", "vat_id": "DE123456789",
+    }, page=_url(app, order))
+
+    html = response.get_data(as_text=True)
+    assert "VAT included in the price, not charged" in html and "−€20.00" in html
+    assert _total(html) == "€80.00"
+    assert re.search(r'name="shown_total"[^>]*value="8000"', html)
+
+
 def test_an_exempt_buyer_pays_no_tax_and_the_page_says_why(app, csrf_client, shop):
     order = _order(shop)
 
