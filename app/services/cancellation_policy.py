@@ -254,5 +254,6 @@ def describe(tiers, currency):
         return gettext("Self-service cancellation is not offered for this session.")
     parts = [_phrase(tier, currency, index == 0) for index, tier in enumerate(tiers)]
     parts.append(gettext("no self-service cancellation after that."))
-    sentence = "; ".join(parts)
+    # TRANSLATORS: between the clauses of the cancellation policy's sentence ("; " in English).
+    sentence = gettext("; ").join(parts)
     return sentence[0].upper() + sentence[1:]
