@@ -72,10 +72,12 @@ def country_name(code, locale):
     return Locale.parse(locale).territories.get(code, code)
 
 
+@lru_cache(maxsize=16)
 def country_choices(locale):
     """(code, name) of every country, sorted by name in the reader's language."""
     names = Locale.parse(locale).territories
-    return sorted(((code, names.get(code, code)) for code in country_codes()), key=lambda c: c[1].casefold())
+    return tuple(sorted(((code, names.get(code, code)) for code in country_codes()),
+                        key=lambda c: c[1].casefold()))
 
 
 def normalize_country(code):
