@@ -51,6 +51,12 @@ class CountrySelect(Select):
         return Markup(f"<select {html_params(name=field.name, **kwargs)}>{options}</select>")
 
 
+@lru_cache(maxsize=16)
+def _country_choices(locale):
+    return (SelectChoice("", _l("Choose a country")),
+            *(SelectChoice(code, name) for code, name in tax.country_choices(locale)))
+
+
 @lru_cache(maxsize=512)
 def _country_options(locale, selected):
     choices = [("", gettext("Choose a country")), *tax.country_choices(locale)]
@@ -82,9 +88,7 @@ class BillingDetailsForm(LecternForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.country.choices = [SelectChoice("", _l("Choose a country"))] + [
-            SelectChoice(code, name) for code, name in tax.country_choices(str(get_locale()))
-        ]
+        self.country.choices = _country_choices(str(get_locale()))
 
     def validate_vat_id(self, field):
         vat_id = tax.normalize_vat_id(field.data)
