@@ -27,12 +27,15 @@ def _session_url(session):
     return external_url("scheduling.public_page", slug=session.slug)
 
 
+def local_time(moment, locale, zone):
+    """'Tuesday 15 January 2030, 09:00 (Europe/Stockholm)': a moment for an email, its zone named."""
+    return f"{format_datetime(moment, 'full', tzinfo=ZoneInfo(zone), locale=locale)} ({zone})"
+
+
 def session_time(session, locale, timezone=None):
-    """'Tuesday 15 January 2030, 09:00 (Europe/Stockholm)' in the reader's zone, or the
-    session's own when the reader's is not known."""
-    zone = timezone or session.timezone
-    moment = format_datetime(session.starts_at, "full", tzinfo=ZoneInfo(zone), locale=locale)
-    return f"{moment} ({zone})"
+    """The session's start in the reader's zone, or the session's own when the reader's is
+    not known."""
+    return local_time(session.starts_at, locale, timezone or session.timezone)
 
 
 def queue_registration_confirmed(registration):

@@ -14,9 +14,7 @@ offers that ran out lapse and offers their seats again.
 
 import secrets
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -28,7 +26,7 @@ from app.models.lifecycle import OPEN_WAITLIST_STATES, WaitlistEntry
 from app.services import registrations
 from app.services.accounts import normalize_email
 from app.services.claims import claim_row
-from app.services.confirmations import session_time
+from app.services.confirmations import local_time, session_time
 from app.services.errors import ServiceError
 from app.services.invitations import hash_token
 from app.services.locks import lock_row
@@ -155,7 +153,7 @@ def make_offer(entry, now):
         entry=entry,
         session=session,
         when=session_time(session, entry.locale, entry.timezone),
-        expires=_moment(entry.offer_expires_at, entry, entry.locale),
+        expires=local_time(entry.offer_expires_at, entry.locale, entry.timezone or session.timezone),
         hours=hours,
         offer_url=external_url("waitlist.offer", token=token),
     )
@@ -206,12 +204,6 @@ def close_for_canceled_session(session, now):
             when=session_time(session, entry.locale, entry.timezone),
         )
     return entries
-
-
-def _moment(moment, entry, locale):
-    """A time in the person's zone (else the session's), with the zone named."""
-    zone = entry.timezone or entry.session.timezone
-    return f"{format_datetime(moment, 'full', tzinfo=ZoneInfo(zone), locale=locale)} ({zone})"
 
 
 # Joining -------------------------------------------------------------------------------------
