@@ -144,7 +144,7 @@ def filtered_orders(organization, filters):
 
 ORDERS_CSV_HEADER = (
     "code", "created", "buyer_name", "buyer_email", "session", "purpose", "state", "currency",
-    "subtotal", "discount", "tax", "total", "refunded",
+    "subtotal", "discount", "tax", "tax_included", "tax_deducted", "total", "refunded",
     "invoice_number", "credit_note_numbers", "payment_provider", "payment_capture_ids",
     "payment_order_ids", "refund_ids",
 )
@@ -223,6 +223,8 @@ def orders_csv(orders, timezone_name="UTC"):
             major_string(order.subtotal_minor, order.currency),
             major_string(order.discount_minor, order.currency),
             major_string(order.tax_minor, order.currency),
+            major_string(order.included_tax_minor, order.currency),
+            major_string(order.tax_deducted_minor, order.currency),
             major_string(order.total_minor, order.currency),
             major_string(order.refunded_minor, order.currency),
             *_reference_cells(references[order.id]),

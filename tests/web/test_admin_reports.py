@@ -187,7 +187,7 @@ def test_the_orders_export_has_exact_amounts_and_uses_the_same_filters(csrf_clie
         "code": "EXPORT1", "created": "2026-03-01T09:00:00+01:00", "buyer_name": "Ada",
         "buyer_email": "ada@example.com", "session": "Excel", "purpose": "registration",
         "state": "partially_refunded", "currency": "SEK", "subtotal": "490.00", "discount": "98.00",
-        "tax": "0.00", "total": "392.00", "refunded": "0.01",
+        "tax": "0.00", "tax_included": "0.00", "tax_deducted": "0.00", "total": "392.00", "refunded": "0.01",
         "invoice_number": "", "credit_note_numbers": "", "payment_provider": "", "payment_capture_ids": "",
         "payment_order_ids": "", "refund_ids": "",
     }]

@@ -176,6 +176,21 @@ def test_the_orders_export_has_the_invoice_credit_notes_and_paypal_references(cs
     assert (rows["NOINVOICE"]["invoice_number"], rows["NOINVOICE"]["payment_capture_ids"]) == ("", "")
 
 
+def test_the_orders_export_has_the_vat_included_in_prices_and_the_vat_taken_off(csrf_client, admin):
+    session = factories.make_session(factories.make_user(admin.organization, role="host"))
+    make_order(session, code="INCLUDED", included_tax_minor=2000)
+    deducted = make_order(session, code="DEDUCTED", subtotal=10000)
+    deducted.tax_deducted_minor, deducted.total_minor = 2000, 8000  # a reverse-charge buyer's net price
+    db.session.commit()
+
+    rows = {row["code"]: row for row in read_csv(csrf_client.get("/admin/orders.csv").get_data(as_text=True))}
+
+    assert [rows["INCLUDED"][k] for k in ("tax", "tax_included", "tax_deducted", "total")] == [
+        "0.00", "20.00", "0.00", "100.00"]
+    assert [rows["DEDUCTED"][k] for k in ("tax", "tax_included", "tax_deducted", "total")] == [
+        "0.00", "0.00", "20.00", "80.00"]
+
+
 def test_the_orders_export_takes_the_same_queries_for_many_orders_as_for_one(app, csrf_client, admin):
     session = factories.make_session(factories.make_user(admin.organization, role="host"))
     numbers = iter(range(1, 100))
