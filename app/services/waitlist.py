@@ -115,20 +115,20 @@ def fill_free_seats(session, now):
     offered. Runs in the caller's transaction, which holds the session's row lock
     (`lock_row(TrainingSession, id)`). Offers that ran out are let go first."""
     lapse_expired_offers(session, now)
-    if not takes_registrations(session, now):
-        return []
-    free = free_seats(session, now)
-    if free <= 0:
-        return []
+    # Nobody waiting (the usual case, and every registration comes through here): the seats
+    # need no counting.
     waiting = db.session.scalars(
         select(WaitlistEntry)
         .where(WaitlistEntry.session_id == session.id, WaitlistEntry.state == "waiting")
         .order_by(*_queue_order())
-        .limit(free)
+        .limit(session.capacity)
     ).all()
-    for entry in waiting:
+    if not waiting or not takes_registrations(session, now):
+        return []
+    offered = waiting[:max(0, free_seats(session, now))]
+    for entry in offered:
         make_offer(entry, now)
-    return waiting
+    return offered
 
 
 def make_offer(entry, now):
