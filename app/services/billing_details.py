@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from app.extensions import db
 from app.models.base import utcnow
 from app.services import tax
-from app.services.checkout import CheckoutError, _lock_order, is_payable
+from app.services.checkout import CheckoutError, lock_order, is_payable
 
 MAX_LENGTHS = {"company": 200, "address": 1000, "vat_id": 40, "exemption_reference": 100}
 
@@ -48,7 +48,7 @@ def set_billing_details(order, company="", address="", country="", vat_id="", ex
     CheckoutError when the order can no longer be paid."""
     details = _clean(company, address, country, vat_id, exemption_reference)
     now = now or utcnow()
-    _lock_order(order)
+    lock_order(order)
     if not is_payable(order, now):
         db.session.rollback()
         raise CheckoutError(_l("This order can no longer be paid. Please register again."))

@@ -31,7 +31,7 @@ class CheckoutError(ServiceError):
     """A payment, coupon or refund cannot go ahead."""
 
 
-def _lock_order(order):
+def lock_order(order):
     """Lock the order's session row (the order's first lock), then reload the order."""
     if order.session_id is not None:
         lock_row(TrainingSession, order.session_id)
@@ -50,7 +50,7 @@ def is_payable(order, now):
 def apply_coupon(order, code, coupons_active, now=None):
     """Put a coupon on a pending order, counting one use under a row lock."""
     now = now or utcnow()
-    _lock_order(order)
+    lock_order(order)
     coupon = find_coupon(order.organization_id, code)
     if not coupons_active or not is_payable(order, now) or not _coupon_fits(coupon, order, now):
         db.session.rollback()
@@ -78,7 +78,7 @@ def apply_coupon(order, code, coupons_active, now=None):
 
 
 def remove_coupon(order, now=None):
-    _lock_order(order)
+    lock_order(order)
     if order.coupon_id is not None and is_payable(order, now or utcnow()):
         release_coupon(order)
         _set_totals(order, None)
@@ -135,7 +135,7 @@ def begin_payment(order, method, shown_total_minor, provider, return_url, cancel
     now = now or utcnow()
     if _settle_earlier_attempts(order, provider, now):
         return None
-    _lock_order(order)
+    lock_order(order)
     if not is_payable(order, now):
         db.session.rollback()
         raise CheckoutError(_l("This order can no longer be paid. Please register again."))
@@ -240,7 +240,7 @@ def record_capture(payment_id, capture, now=None):
     now = now or utcnow()
     order_id = db.session.scalar(select(Payment.order_id).where(Payment.id == payment_id))
     order = db.session.get(Order, order_id)
-    _lock_order(order)
+    lock_order(order)
     payment = lock_row(Payment, payment_id)
     if payment.state == "captured":
         db.session.rollback()
@@ -315,7 +315,7 @@ def _mark_paid(order, payment, now, vault_id=""):
 def mark_bank_transfer_paid(order, now=None):
     """An administrator saw the transfer arrive."""
     now = now or utcnow()
-    _lock_order(order)
+    lock_order(order)
     payment = next(
         (p for p in order.payments if p.provider == "bank_transfer" and p.state == "created"), None
     )
@@ -342,7 +342,7 @@ def refund_order(order, amount_minor, provider, by_user=None, reason=""):
     blocks further refunds of the order, and `reconcile` asks again with the same key, so
     the money goes back exactly once.
     """
-    _lock_order(order)
+    lock_order(order)
     if order.state not in ("paid", "partially_refunded"):
         db.session.rollback()
         raise CheckoutError(_l("Only paid orders can be refunded."))
@@ -405,7 +405,7 @@ def carry_out_refund(refund, provider):
             if refund.retry_until_done:  # owed by a cancellation: it stays pending, tried again later
                 from app.services.mail import backoff
 
-                _lock_order(order)
+                lock_order(order)
                 db.session.refresh(refund)
                 if refund.state == "pending":
                     refund.attempts += 1
@@ -424,7 +424,7 @@ def carry_out_refund(refund, provider):
         refund_id, succeeded = result.refund_id, result.status in ("completed", "pending")
     else:  # bank transfers are paid back by hand; the record is what we keep
         refund_id, succeeded = None, True
-    _lock_order(order)
+    lock_order(order)
     db.session.refresh(refund)
     if refund.state != "pending":  # another run (a retry, reconcile) recorded it meanwhile
         db.session.rollback()
@@ -522,7 +522,7 @@ def _reconcile_payment(payment, provider, now):
 def _give_up(payment, state):
     """Mark an unfinished payment canceled or failed, under the order's locks, unless it moved
     on meanwhile (the buyer's return page may have captured it since reconcile looked)."""
-    _lock_order(payment.order)
+    lock_order(payment.order)
     payment = lock_row(Payment, payment.id)
     if payment.state not in ("created", "approved"):
         db.session.rollback()
